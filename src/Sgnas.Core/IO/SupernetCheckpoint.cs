@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sgnas.Modules;
 using Sgnas.SearchSpace;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Sgnas.IO;
