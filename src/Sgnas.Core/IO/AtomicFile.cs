@@ -39,7 +39,12 @@ public static class AtomicFile
         Write(path, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(text); });
 
     /// <summary>Saves a TorchSharp module's state dict atomically.</summary>
-    public static void SaveModule(string path, torch.nn.Module module) => Write(path, s => module.save(s));
+    public static void SaveModule(string path, torch.nn.Module module) => Write(path, s =>
+    {
+        // Module.save(Stream) disposes the stream before Write can flush it to disk; keep it open.
+        using var w = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
+        module.save(w);
+    });
 
     /// <summary>
     /// Loads a state dict saved by <see cref="SaveModule"/>, turning a missing or corrupt file into a message that
