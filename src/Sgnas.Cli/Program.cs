@@ -7,6 +7,7 @@ var commands = new ICommand[]
 {
     new InfoCommand(),
     new FlopsCommand(),
+    new RetrainCommand(),
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")

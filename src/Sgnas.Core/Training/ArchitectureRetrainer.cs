@@ -151,15 +151,14 @@ public sealed class ArchitectureRetrainer
                 step++;
                 // Rate at the end of the step, so warm-up's first step already moves the weights.
                 lr = o.LearningRateAt(epoch + (double)step / steps);
-                foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 var logits = net.call(batch.Images);
                 var ce = nn.functional.cross_entropy(logits, batch.Labels, label_smoothing: o.LabelSmoothing);
                 double lossValue = ce.item<float>();
                 if (!double.IsFinite(lossValue)) throw new TrainingDivergedException(Stage, epoch + 1, step, lr, lossValue);
                 var loss = weightDecay > 0 ? ce + 0.5 * weightDecay * L2(decayed) : ce;
                 loss.backward();
-                optimizer.step();
+                optimizer.Step(lr);
                 lossSum += lossValue * batch.Count;
                 correct += ClassificationMetrics.CorrectTopK(logits, batch.Labels, 1);
                 seen += batch.Count;
@@ -305,38 +304,33 @@ public sealed class ArchitectureRetrainer
             throw new InvalidOperationException($"{folder.Root}: state.json is present but last.pt or last.optim.pt is missing; cannot resume.");
     }
 
-    private TorchSharp.Modules.OptimizerHelper CreateOptimizer(ChildNetwork net)
+    private IRetrainOptimizer CreateOptimizer(ChildNetwork net)
     {
         var o = _options;
-        double lr = o.LearningRateAt(0) > 0 ? o.LearningRateAt(0) : o.EffectiveLearningRate; // overwritten every step
         // Weight decay is applied as an L2 term on conv/linear weights only, so the optimizers get none.
+        // The rate passed at construction is a placeholder: every step sets the scheduled rate.
         return o.Optimizer == RetrainOptimizer.RmsProp
-            ? torch.optim.RMSProp(net.parameters(), lr, alpha: o.RmsPropAlpha, eps: o.RmsPropEpsilon, weight_decay: 0, momentum: o.Momentum)
-            : torch.optim.SGD(net.parameters(), lr, momentum: o.Momentum, weight_decay: 0, nesterov: o.Momentum > 0);
+            ? new TfRmsPropAdapter(new TfRmsProp(net.parameters(), o.RmsPropAlpha, o.RmsPropEpsilon, o.Momentum))
+            : new TorchOptimizerAdapter(torch.optim.SGD(net.parameters(), o.EffectiveLearningRate, momentum: o.Momentum, weight_decay: 0, nesterov: o.Momentum > 0));
     }
 
-    private static void LoadOptimizer(string path, TorchSharp.Modules.OptimizerHelper optimizer)
+    private static void LoadOptimizer(string path, IRetrainOptimizer optimizer)
     {
         try
         {
             using var fs = File.OpenRead(path);
-            using var reader = new BinaryReader(fs);
-            optimizer.load_state_dict(reader);
+            optimizer.Load(fs);
         }
         catch (Exception e) when (e is not FileNotFoundException)
         {
-            throw new InvalidDataException($"{path}: not a readable optimizer state for this network ({e.Message}).", e);
+            throw new InvalidDataException($"{path}: not a readable optimizer state for this network and optimizer ({e.Message}).", e);
         }
     }
 
-    private static void SaveCheckpoint(RetrainFolder folder, ChildNetwork net, TorchSharp.Modules.OptimizerHelper optimizer, RetrainState state, bool best)
+    private static void SaveCheckpoint(RetrainFolder folder, ChildNetwork net, IRetrainOptimizer optimizer, RetrainState state, bool best)
     {
         AtomicFile.SaveModule(folder.LastWeights, net);
-        AtomicFile.Write(folder.LastOptimizer, s =>
-        {
-            using var w = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
-            optimizer.save_state_dict(w);
-        });
+        AtomicFile.Write(folder.LastOptimizer, optimizer.Save);
         if (best) AtomicFile.SaveModule(folder.BestWeights, net);
         AtomicFile.WriteAllText(folder.State, JsonSerializer.Serialize(state, RetrainJson.Options));
     }

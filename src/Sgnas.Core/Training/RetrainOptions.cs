@@ -76,8 +76,8 @@ public sealed record RetrainOptions
     public double RmsPropAlpha { get; init; } = 0.9;
 
     /// <summary>
-    /// RMSProp epsilon, 1e-3 as in the TF EfficientNet/MnasNet reference. TF adds it inside the square root and PyTorch
-    /// (hence TorchSharp) outside, so the same number damps small second moments slightly more here.
+    /// RMSProp epsilon, 1e-3 as in the TF EfficientNet/MnasNet reference, added inside the square root as TF does
+    /// (see <see cref="TfRmsProp"/>).
     /// </summary>
     public double RmsPropEpsilon { get; init; } = 1e-3;
 
