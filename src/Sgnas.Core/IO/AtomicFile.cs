@@ -1,61 +1,61 @@
+using TorchSharp;
+
 namespace Sgnas.IO;
 
 /// <summary>
-/// Whole-file writes that never leave a partial file behind: content goes to a temporary file in the target's
-/// folder (same file system, so the final move is a rename) which then replaces the target.
+/// Writes files so that a reader sees either the old content or the new, never a torn file: write to a temporary
+/// sibling, flush to disk, then rename over the target (atomic on POSIX within one folder).
 /// </summary>
 public static class AtomicFile
 {
-    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> atomically.</summary>
-    public static void WriteAllBytes(string path, byte[] bytes)
-    {
-        ArgumentNullException.ThrowIfNull(bytes);
-        Write(path, stream => stream.Write(bytes));
-    }
-
-    /// <summary>
-    /// Lets <paramref name="write"/> fill a temporary file, flushes it to disk, then moves it over
-    /// <paramref name="path"/>. If <paramref name="write"/> or the move throws, the temporary file is deleted and
-    /// an existing file at <paramref name="path"/> keeps its previous content.
-    /// </summary>
-    /// <exception cref="DirectoryNotFoundException">The target folder does not exist.</exception>
+    /// <summary>Writes <paramref name="write"/>'s output to <paramref name="path"/> atomically.</summary>
     public static void Write(string path, Action<Stream> write)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        ArgumentNullException.ThrowIfNull(write);
         string full = Path.GetFullPath(path);
-        string folder = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' has no parent folder.", nameof(path));
-        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Cannot write '{full}': folder '{folder}' does not exist.");
-
-        string temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        string dir = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(dir);
+        string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                write(stream);
-                stream.Flush(flushToDisk: true); // the rename must not land before the data does
+                write(fs);
+                fs.Flush(flushToDisk: true);
             }
-            File.Move(temp, full, overwrite: true);
+            File.Move(tmp, full, overwrite: true);
         }
         catch
         {
-            TryDelete(temp);
+            try { if (File.Exists(tmp)) File.Delete(tmp); } catch (IOException) { }
             throw;
         }
     }
 
-    private static void TryDelete(string temp)
+    /// <summary>Writes bytes atomically.</summary>
+    public static void WriteAllBytes(string path, byte[] bytes) => Write(path, s => s.Write(bytes));
+
+    /// <summary>Writes UTF-8 text atomically.</summary>
+    public static void WriteAllText(string path, string text) =>
+        Write(path, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(text); });
+
+    /// <summary>Saves a TorchSharp module's state dict atomically.</summary>
+    public static void SaveModule(string path, torch.nn.Module module) => Write(path, s => module.save(s));
+
+    /// <summary>
+    /// Loads a state dict saved by <see cref="SaveModule"/>, turning a missing or corrupt file into a message that
+    /// names it.
+    /// </summary>
+    public static void LoadModule(string path, torch.nn.Module module)
     {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Weights file not found: {path}", path);
         try
         {
-            File.Delete(temp);
+            using var fs = File.OpenRead(path);
+            module.load(fs, strict: true);
         }
-        catch (IOException)
+        catch (Exception e) when (e is not FileNotFoundException)
         {
-            // Best effort: the original error is the one worth reporting.
-        }
-        catch (UnauthorizedAccessException)
-        {
+            throw new InvalidDataException($"{path}: not a readable weights file for {module.GetName()} ({e.Message}).", e);
         }
     }
 }

@@ -121,9 +121,11 @@ public sealed class Architecture : IEquatable<Architecture>
         return new Architecture(layers);
     }
 
-    internal static int IndexOfKernel(SearchSpacePreset p, int k)
+    internal static int IndexOfKernel(SearchSpacePreset p, int k) => IndexOfKernel(p.Kernels, k);
+
+    internal static int IndexOfKernel(IReadOnlyList<int> kernels, int k)
     {
-        for (int i = 0; i < p.Kernels.Count; i++) if (p.Kernels[i] == k) return i;
+        for (int i = 0; i < kernels.Count; i++) if (kernels[i] == k) return i;
         throw new ArgumentException($"Unknown kernel {k}.");
     }
 

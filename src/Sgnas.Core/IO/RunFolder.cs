@@ -1,0 +1,50 @@
+namespace Sgnas.IO;
+
+/// <summary>
+/// Layout of a run folder, shared by every stage and the CLI's <c>--run DIR</c>:
+/// <code>
+/// DIR/supernet.pt, supernet.json      stage 1 (weights, metadata)
+/// DIR/generator.pt, generator.json    stage 2 (generator weights; prior pool, interval, preset, metrics)
+/// DIR/search/                         baseline searches and comparisons
+/// DIR/retrain/                        stage 3 (checkpoints, metrics.json)
+/// DIR/model.onnx, DIR/model.zip       exports
+/// </code>
+/// </summary>
+public sealed class RunFolder
+{
+    /// <summary>The folder.</summary>
+    public string Root { get; }
+
+    /// <summary>Wraps <paramref name="root"/> (created on first write, not here).</summary>
+    public RunFolder(string root)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(root);
+        Root = Path.GetFullPath(root);
+    }
+
+    public string SupernetWeights => Path.Combine(Root, "supernet.pt");
+    public string SupernetMeta => Path.Combine(Root, "supernet.json");
+    public string SupernetOptimizer => Path.Combine(Root, "supernet.optim.pt");
+    public string GeneratorWeights => Path.Combine(Root, "generator.pt");
+    public string GeneratorMeta => Path.Combine(Root, "generator.json");
+    public string SearchDir => Path.Combine(Root, "search");
+    public string RetrainDir => Path.Combine(Root, "retrain");
+    public string Onnx => Path.Combine(Root, "model.onnx");
+    public string MlNetModel => Path.Combine(Root, "model.zip");
+
+    /// <summary>Throws a clear error if the supernet stage has not been run in this folder.</summary>
+    public void RequireSupernet()
+    {
+        if (!File.Exists(SupernetMeta) || !File.Exists(SupernetWeights))
+            throw new FileNotFoundException(
+                $"No trained supernet in {Root} (expected supernet.json and supernet.pt). Run 'sgnas train-supernet --out {Root}' first.");
+    }
+
+    /// <summary>Throws a clear error if the generator stage has not been run in this folder.</summary>
+    public void RequireGenerator()
+    {
+        if (!File.Exists(GeneratorMeta) || !File.Exists(GeneratorWeights))
+            throw new FileNotFoundException(
+                $"No trained generator in {Root} (expected generator.json and generator.pt). Run 'sgnas train-generator --run {Root}' first.");
+    }
+}

@@ -1,0 +1,61 @@
+using Sgnas.SearchSpace;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Sgnas.Modules;
+
+/// <summary>
+/// The unified supernet (SGNAS section 3.3): stem, one <see cref="UnifiedBlock"/> per layer of the preset, head.
+/// The active path is an argument of every forward, never hidden module state.
+/// </summary>
+public sealed class Supernet : nn.Module
+{
+    private readonly Stem stem;
+    private readonly ModuleList<UnifiedBlock> blocks;
+    private readonly Head head;
+
+    /// <summary>The search space this supernet spans.</summary>
+    public SearchSpacePreset Preset { get; }
+
+    /// <summary>Builds the supernet of <paramref name="preset"/> on the CPU (move it with <c>to(device)</c>).</summary>
+    public Supernet(SearchSpacePreset preset, double dropout = 0.0) : base(nameof(Supernet))
+    {
+        Preset = preset;
+        stem = new Stem(preset);
+        blocks = new ModuleList<UnifiedBlock>();
+        foreach (var g in preset.Geometry()) blocks.Add(new UnifiedBlock(g, preset));
+        head = new Head(preset, dropoutRate: dropout);
+        RegisterComponents();
+    }
+
+    /// <summary>The unified blocks in order.</summary>
+    public IReadOnlyList<UnifiedBlock> Blocks => blocks.ToList();
+
+    /// <summary>Logits of the single path <paramref name="arch"/> (kernels in sub-block order).</summary>
+    public Tensor Forward(Tensor x, Architecture arch)
+    {
+        if (arch.Layers.Count != blocks.Count)
+            throw new ArgumentException($"Architecture has {arch.Layers.Count} layers; supernet '{Preset.Name}' has {blocks.Count}.");
+        var h = stem.call(x);
+        for (int i = 0; i < blocks.Count; i++) h = blocks[i].Forward(h, arch.Layers[i]);
+        return head.call(h);
+    }
+
+    /// <summary>
+    /// Logits under relaxed architecture weights <paramref name="m"/> of shape [layers, e_max, options]
+    /// (SGNAS Eq. 2), shared by the whole batch.
+    /// </summary>
+    public Tensor ForwardRelaxed(Tensor x, Tensor m)
+    {
+        if (m.dim() != 3 || m.shape[0] != blocks.Count || m.shape[1] != Preset.MaxExpansion || m.shape[2] != Preset.OptionCount)
+            throw new ArgumentException(
+                $"Relaxed weights must be [{blocks.Count}, {Preset.MaxExpansion}, {Preset.OptionCount}]; got [{string.Join(", ", m.shape)}].");
+        var h = stem.call(x);
+        for (int i = 0; i < blocks.Count; i++) h = blocks[i].ForwardRelaxed(h, m[i]);
+        return head.call(h);
+    }
+
+    /// <summary>Number of parameters (Fig. 6b compares it with a conventional supernet).</summary>
+    public long ParameterCount() => parameters().Sum(p => p.numel());
+}

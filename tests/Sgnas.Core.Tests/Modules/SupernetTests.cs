@@ -1,0 +1,93 @@
+using Sgnas.Modules;
+using Sgnas.SearchSpace;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Sgnas.Core.Tests.Modules;
+
+public class SupernetTests
+{
+    private static SearchSpacePreset Tiny() => new()
+    {
+        Name = "tiny", InputChannels = 1, InputSize = 8, NumClasses = 3, StemChannels = 4, StemStride = 1,
+        FirstBlockChannels = 4, Layers = new[] { new LayerSpec(4, 1), new LayerSpec(6, 2) }, HeadChannels = 8,
+    };
+
+    [Fact]
+    public void RelaxedForwardWithOneHotEqualsSinglePath()
+    {
+        torch.manual_seed(1);
+        var p = Tiny();
+        using var net = new Supernet(p);
+        // give BN non-trivial statistics, then freeze
+        net.train();
+        var s = new ArchitectureSampler(p, 5);
+        using (no_grad()) for (int i = 0; i < 5; i++) net.Forward(randn(8, 1, 8, 8), s.Sample());
+        net.eval();
+        using var x = randn(3, 1, 8, 8);
+        for (int n = 0; n < 5; n++)
+        {
+            var a = s.Sample();
+            using var m = tensor(a.ToOneHot(p), new long[] { p.LayerCount, 6, 4 });
+            using var y1 = net.Forward(x, a);
+            using var y2 = net.ForwardRelaxed(x, m);
+            Assert.True(y1.allclose(y2, rtol: 1e-4, atol: 1e-5), $"arch {a}");
+        }
+    }
+
+    [Fact]
+    public void RateProbabilitiesFollowForcedSampling()
+    {
+        // skip weights per sub-block (first two never skip)
+        using var skip = tensor(new float[] { 0, 0, 0.5f, 0.5f, 0f, 1f });
+        var p = UnifiedBlock.RateProbabilities(skip, 2, 6).data<float>().ToArray();
+        // e=2: 0.5; e=3: 0.5*0.5; e=4: 0.25*0; e=5: 0.25*1; e=6: 0
+        Assert.Equal(new[] { 0.5f, 0.25f, 0f, 0.25f, 0f }, p);
+    }
+
+    [Fact]
+    public void SkippedSubBlocksDoNotInfluenceTheOutput()
+    {
+        torch.manual_seed(2);
+        var p = Tiny();
+        using var net = new Supernet(p);
+        net.eval();
+        var a = ArchitectureCodec.Parse("e2:3,5|e3:7,7,3", p);
+        using var x = randn(2, 1, 8, 8);
+        using var before = net.Forward(x, a);
+        using (no_grad())
+        {
+            // weights of inactive sub-blocks (sub-block 2+ of layer 0, 3+ of layer 1) and of unused kernels change
+            foreach (var (conv, _) in new[] { net.Blocks[0].Depthwise(4, 0), net.Blocks[1].Depthwise(5, 2), net.Blocks[0].Depthwise(0, 2) })
+                conv.weight!.add_(1.0);
+        }
+        using var after = net.Forward(x, a);
+        Assert.True(before.allclose(after));
+    }
+
+    [Fact]
+    public void ChildNetworkHasOnlyActiveSubBlocks()
+    {
+        var p = Tiny();
+        var a = ArchitectureCodec.Parse("e2:3,5|e3:3,7,7", p);
+        using var child = new ChildNetwork(p, a);
+        using var y = child.call(randn(2, 1, 8, 8));
+        Assert.Equal(new long[] { 2, 3 }, y.shape);
+        Assert.Equal(2, child.Blocks[0].Depthwise.Convs.Count);
+        Assert.Equal(8, child.Blocks[0].Expand.Conv.weight!.shape[0]);
+        Assert.Equal(new long[] { 4, 1, 7, 7 }, child.Blocks[1].Depthwise.Convs[2].weight!.shape);
+    }
+
+    [Fact]
+    public void ShadowBnPicksTheBnOfTheActiveRate()
+    {
+        var p = Tiny();
+        using var net = new Supernet(p);
+        net.train();
+        var bn2 = net.Blocks[0].ShadowBN.For(2).running_mean!.clone();
+        var bn4 = net.Blocks[0].ShadowBN.For(4).running_mean!.clone();
+        using (no_grad()) net.Forward(randn(4, 1, 8, 8) * 3 + 1, ArchitectureCodec.Parse("e4:3,3,3,3|e2:3,3", p));
+        Assert.True(net.Blocks[0].ShadowBN.For(2).running_mean!.allclose(bn2, 0, 0));
+        Assert.False(net.Blocks[0].ShadowBN.For(4).running_mean!.allclose(bn4, 0, 0));
+    }
+}
