@@ -48,6 +48,7 @@ public sealed class OnnxGraphBuilder
     private readonly List<ProtoMessage> _outputs = new();
     private readonly HashSet<string> _values = new(StringComparer.Ordinal);
     private readonly Dictionary<float, string> _scalars = new();
+    private readonly Dictionary<string, int> _operatorCounts = new(StringComparer.Ordinal);
 
     /// <summary>Creates an empty graph.</summary>
     /// <param name="graphName">GraphProto.name.</param>
@@ -75,6 +76,9 @@ public sealed class OnnxGraphBuilder
 
     /// <summary>Number of nodes added so far.</summary>
     public int NodeCount => _nodes.Count;
+
+    /// <summary>Number of nodes per operator type, for diagnostics and structural checks of exporters.</summary>
+    public IReadOnlyDictionary<string, int> OperatorCounts => _operatorCounts;
 
     /// <summary>Number of initializers (constant tensors) added so far.</summary>
     public int InitializerCount => _initializers.Count;
@@ -426,6 +430,7 @@ public sealed class OnnxGraphBuilder
         if (attributes is not null)
             foreach (var a in attributes) node.Message(OnnxProto.Node.Attribute, a.Encode());
         _nodes.Add(node);
+        _operatorCounts[opType] = _operatorCounts.GetValueOrDefault(opType) + 1;
     }
 
     private string AddTensor(string name, OnnxDataType type, long[] shape, byte[] raw)
