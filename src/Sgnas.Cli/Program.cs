@@ -8,6 +8,7 @@ var commands = new ICommand[]
     new InfoCommand(),
     new FlopsCommand(),
     new RetrainCommand(),
+    new ExportCommand(),
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
