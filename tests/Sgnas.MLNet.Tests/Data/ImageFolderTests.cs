@@ -5,7 +5,7 @@ using Sgnas.MLNet.Data;
 
 namespace Sgnas.MLNet.Tests.Data;
 
-public class ImageFolderTests
+public class ImageFolderTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static byte[] Image(int channels, int h, int w, int seed)
     {
@@ -110,6 +110,7 @@ public class ImageFolderTests
         var e = Assert.Throws<InvalidDataException>(() => view.ToImageDataset());
         Assert.Contains(badPath, e.Message);
         Assert.Contains("row 1", e.Message);
+        output.WriteLine(e.Message);
     }
 
     [Fact]
