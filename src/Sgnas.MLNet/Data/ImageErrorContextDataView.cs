@@ -34,8 +34,15 @@ internal sealed class ImageErrorContextDataView : IDataView
 
     public long? GetRowCount() => _inner.GetRowCount();
 
-    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
-        new Cursor(this, _inner.GetRowCursorSet(InnerColumns(columnsNeeded, out var needPath), 1, rand).Single(), needPath);
+    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
+    {
+        var cols = InnerColumns(columnsNeeded, out var needPath);
+        var set = _inner.GetRowCursorSet(cols, 1, rand);
+        if (set.Length == 1) return new Cursor(this, set[0], needPath);
+        // n is only a suggestion; with several cursors fall back to ML.NET's own consolidating cursor.
+        foreach (var c in set) c.Dispose();
+        return new Cursor(this, _inner.GetRowCursor(cols, rand), needPath);
+    }
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
         _inner.GetRowCursorSet(InnerColumns(columnsNeeded, out var needPath), n, rand).Select(c => (DataViewRowCursor)new Cursor(this, c, needPath)).ToArray();
