@@ -28,7 +28,7 @@ public class FashionMnistTests(ITestOutputHelper output)
     }
 
     [FashionMnistFact(train: true)]
-    public void TrainSetLoadsQuicklyAndMatchesPublishedStatistics()
+    public void TrainSetLoadsAndMatchesPublishedStatistics()
     {
         var sw = Stopwatch.StartNew();
         var train = FashionMnist.LoadTrain();
@@ -36,8 +36,7 @@ public class FashionMnistTests(ITestOutputHelper output)
         output.WriteLine($"60k Fashion-MNIST training images loaded in {sw.ElapsedMilliseconds} ms");
         Assert.Equal(60000, train.Count);
         Assert.All(train.CountPerClass(), n => Assert.Equal(6000, n));
-        // Loose bound: machines running this suite may be busy; typical is a few hundred ms.
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(4), $"loading took {sw.Elapsed}");
+        // Load time is reported, not asserted: timing belongs in benchmarks on shared machines.
 
         var stats = train.ComputeNormalization();
         Assert.Equal(ChannelNormalization.FashionMnist.Mean[0], stats.Mean[0], 3);
