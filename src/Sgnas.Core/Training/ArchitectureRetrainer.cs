@@ -300,6 +300,12 @@ public sealed class ArchitectureRetrainer
             throw new InvalidOperationException($"{Where()} was trained with network options {s.Options.Network}; now {_options.Network}. Resume with the same --se/--hswish.");
         if (s.Options.Optimizer != _options.Optimizer)
             throw new InvalidOperationException($"{Where()} was trained with optimizer {s.Options.Optimizer}; now {_options.Optimizer}.");
+        // The validation split derives from these three; changing them would let held-out images into training.
+        if (s.Options.Seed != _options.Seed || s.Options.ValidationFraction != _options.ValidationFraction || s.Options.MaxTrainImages != _options.MaxTrainImages)
+            throw new InvalidOperationException(
+                $"{Where()} was trained with seed {s.Options.Seed}, validation fraction {s.Options.ValidationFraction} and max train images " +
+                $"{s.Options.MaxTrainImages?.ToString() ?? "all"}; resume with the same values (now {_options.Seed}, {_options.ValidationFraction}, " +
+                $"{_options.MaxTrainImages?.ToString() ?? "all"}) so that the validation images stay held out.");
         if (!File.Exists(folder.LastWeights) || !File.Exists(folder.LastOptimizer))
             throw new InvalidOperationException($"{folder.Root}: state.json is present but last.pt or last.optim.pt is missing; cannot resume.");
     }

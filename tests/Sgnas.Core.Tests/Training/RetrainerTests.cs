@@ -169,6 +169,13 @@ public class RetrainerTests : IDisposable
         // resuming with another architecture is refused
         var other = ArchitectureCodec.Parse("e2:3,3|e2:3,3", p);
         Assert.Throws<InvalidOperationException>(() => new ArchitectureRetrainer(p, other, o with { Resume = true }).Run(Synthetic(60, 2), null, _dir));
+        // resuming with another seed would change the validation split
+        e = Assert.Throws<InvalidOperationException>(() => new ArchitectureRetrainer(p, arch, o with { Resume = true, Seed = 6 }).Run(Synthetic(60, 2), null, _dir));
+        Assert.Contains("seed", e.Message);
+        // resuming a finished run with more epochs continues at the next epoch
+        var more = new ArchitectureRetrainer(p, arch, o with { Resume = true, Epochs = 4 }).Run(Synthetic(60, 2), Synthetic(30, 3), _dir);
+        Assert.Equal(4, more.Epochs);
+        Assert.Equal(new[] { 1, 2, 3, 4 }, more.History.Select(h => h.Epoch));
     }
 
     [Fact]
