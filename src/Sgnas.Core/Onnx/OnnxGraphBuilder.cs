@@ -92,6 +92,7 @@ public sealed class OnnxGraphBuilder
     /// <exception cref="ArgumentException">The name is already used.</exception>
     public string AddInput(string name, params OnnxDimension[] shape)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         DefineExact(name, "graph input");
         _inputs.Add(ValueInfo(name, shape));
         return name;
@@ -106,11 +107,19 @@ public sealed class OnnxGraphBuilder
     /// When the two names differ an Identity node gives the value its public name.
     /// </summary>
     /// <returns>The output's name.</returns>
-    public string AddOutput(string value, string name, params OnnxDimension[] shape)
+    public string AddOutput(string value, string name, params OnnxDimension[] shape) =>
+        AddOutput(value, name, OnnxDataType.Float, shape);
+
+    /// <summary>
+    /// Declares <paramref name="value"/> a graph output of element type <paramref name="elementType"/> (for example
+    /// the int64 result of <see cref="ArgMax"/>); see <see cref="AddOutput(string, string, OnnxDimension[])"/>.
+    /// </summary>
+    /// <returns>The output's name.</returns>
+    public string AddOutput(string value, string name, OnnxDataType elementType, params OnnxDimension[] shape)
     {
         RequireDefined(value, "graph output");
         if (value != name) IdentityExact(value, name);
-        _outputs.Add(ValueInfo(name, shape));
+        _outputs.Add(ValueInfo(name, shape, elementType));
         return name;
     }
 
@@ -373,6 +382,34 @@ public sealed class OnnxGraphBuilder
         return AddNode("Slice", inputs, 1, null, stem)[0];
     }
 
+    /// <summary>
+    /// Reshape to <paramref name="shape"/> (an int64 initializer): 0 copies the input's size on that axis, one −1 is
+    /// inferred from the element count, so [−1, C, H, W] keeps a dynamic batch.
+    /// </summary>
+    public string Reshape(string input, IReadOnlyList<long> shape, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (shape.Count == 0 || shape.Any(d => d < -1) || shape.Count(d => d == -1) > 1)
+            throw new ArgumentException($"Reshape needs sizes >= -1 with at most one -1, got [{string.Join(", ", shape)}].", nameof(shape));
+        string stem = name ?? "Reshape";
+        return AddNode("Reshape", new[] { input, Int64Vector(stem + ".shape", shape) }, 1, null, stem)[0];
+    }
+
+    /// <summary>Softmax along <paramref name="axis"/> (opset 13+ normalises that axis only, like torch.softmax).</summary>
+    public string Softmax(string input, long axis = -1, string? name = null) =>
+        AddNode("Softmax", new[] { input }, 1, new[] { OnnxAttribute.Int("axis", axis) }, name ?? "Softmax")[0];
+
+    /// <summary>
+    /// ArgMax along <paramref name="axis"/>: int64 indices of the largest value, the first one on ties
+    /// (select_last_index = 0), as torch.argmax.
+    /// </summary>
+    public string ArgMax(string input, long axis = -1, bool keepDims = false, string? name = null) =>
+        AddNode("ArgMax", new[] { input }, 1, new[]
+        {
+            OnnxAttribute.Int("axis", axis), OnnxAttribute.Int("keepdims", keepDims ? 1 : 0),
+            OnnxAttribute.Int("select_last_index", 0),
+        }, name ?? "ArgMax")[0];
+
     /// <summary>Identity (copies a value under a new name).</summary>
     public string Identity(string input, string? name = null) => Unary("Identity", input, name);
 
@@ -455,7 +492,7 @@ public sealed class OnnxGraphBuilder
                 $"Initializer '{name}' has {count} values but shape [{string.Join(", ", shape)}] holds {expected}.", nameof(shape));
     }
 
-    private static ProtoMessage ValueInfo(string name, OnnxDimension[] shape)
+    private static ProtoMessage ValueInfo(string name, OnnxDimension[] shape, OnnxDataType elementType = OnnxDataType.Float)
     {
         ArgumentNullException.ThrowIfNull(shape);
         var dims = new ProtoMessage();
@@ -466,7 +503,7 @@ public sealed class OnnxGraphBuilder
             dims.Message(OnnxProto.Shape.Dim, d.Encode());
         }
         var tensorType = new ProtoMessage()
-            .Int32(OnnxProto.TypeProto.TensorElemType, (int)OnnxDataType.Float)
+            .Int32(OnnxProto.TypeProto.TensorElemType, (int)elementType)
             .Message(OnnxProto.TypeProto.TensorShape, dims);
         var type = new ProtoMessage().Message(OnnxProto.TypeProto.TensorType, tensorType);
         return new ProtoMessage().String(OnnxProto.ValueInfo.Name, name).Message(OnnxProto.ValueInfo.Type, type);
