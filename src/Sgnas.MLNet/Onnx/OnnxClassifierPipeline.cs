@@ -25,7 +25,10 @@ public sealed record OnnxClassifierOptions
     /// <summary>Predicted class column: a key with one value per class, like the <c>Label</c> column.</summary>
     public string PredictedLabelColumnName { get; init; } = "PredictedLabel";
 
-    /// <summary>ONNX Runtime threads inside one operator; null lets ONNX Runtime choose (all cores).</summary>
+    /// <summary>
+    /// ONNX Runtime threads inside one operator for the transformer fitted in this process; null lets ONNX Runtime
+    /// choose (all cores). A .zip loaded elsewhere uses ML.NET's setting for the loaded transformer.
+    /// </summary>
     public int? IntraOpThreads { get; init; }
 }
 

@@ -64,10 +64,12 @@ public sealed class OnnxClassifierPipelineTests : IDisposable
             var x = tensor(images.SelectMany(r => r).ToArray(), new long[] { images.Length, p.InputChannels, p.InputSize, p.InputSize });
             var m = tensor(norm.Mean, new long[] { 1, p.InputChannels, 1, 1 });
             var sd = tensor(norm.Std, new long[] { 1, p.InputChannels, 1, 1 });
+            var norms = net.modules().OfType<BatchNorm2d>().ToArray();
+            foreach (var bn in norms) bn.momentum = 1.0; // running statistics := this batch's statistics
             net.train();
-            using (no_grad())
-                for (int i = 0; i < 40; i++) net.call((x / 255f - m) / sd); // momentum 0.1: 0.9^40 of the old statistics remain
+            using (no_grad()) net.call((x / 255f - m) / sd);
             net.eval();
+            foreach (var bn in norms) bn.momentum = 0.1;
         }
         var (logits, _, _) = Reference(net, norm, images);
         var linear = net.HeadModule.Classifier;
