@@ -308,7 +308,7 @@ public sealed class OnnxClassifierPipelineTests : IDisposable
         var scores = doc.RootElement.GetProperty("scores").EnumerateArray()
             .Select(r => r.EnumerateArray().Select(v => v.GetSingle()).ToArray()).ToArray();
         var labels = doc.RootElement.GetProperty("predictedLabels").EnumerateArray().Select(v => v.GetInt32()).ToArray();
-        var names = doc.RootElement.GetProperty("classNames").EnumerateArray().Select(v => v.GetString()).ToArray();
+        var names = doc.RootElement.GetProperty("classNames").EnumerateArray().Select(v => v.GetString()!).ToArray();
         double diff = MaxDiff(scores, probs);
         _log.WriteLine($"separate process: max |ML.NET - TorchSharp softmax| = {diff:E2}; predicted {string.Join(",", labels)}");
         for (int i = 0; i < probs.Length; i++)
