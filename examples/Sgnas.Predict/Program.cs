@@ -94,6 +94,7 @@ public static class Program
             var metrics = ml.MulticlassClassification.Evaluate(model.Transform(images.ToDataView(ml, info, withLabels: true)));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"images {scores.Length}  accuracy {metrics.MicroAccuracy:F4}  macro-accuracy {metrics.MacroAccuracy:F4}  log-loss {metrics.LogLoss:F4}"));
+            Console.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
         }
         return 0;
     }

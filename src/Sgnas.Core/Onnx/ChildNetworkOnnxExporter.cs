@@ -56,6 +56,13 @@ public sealed record ChildNetworkOnnxExportOptions
     public string? PredictedIndexOutputName { get; init; }
 
     /// <summary>
+    /// Class names, one per class: written as the slot names of the logits and probabilities outputs in the form
+    /// ML.NET's ONNX transformer reads back (the <c>SlotNames</c> annotation of its <c>Score</c> column, which its
+    /// evaluator uses to name the confusion matrix). Null writes none.
+    /// </summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
+
+    /// <summary>
     /// The export consumed by <c>Sgnas.MLNet.Onnx.OnnxClassifierPipeline</c>: input <see cref="MLNetInputName"/>
     /// [N, C·H·W] of raw pixels in [0, 255] (the ML.NET <c>Features</c> column), normalised with
     /// <paramref name="pixelNormalization"/> inside the graph; outputs <see cref="MLNetProbabilitiesName"/>
@@ -64,7 +71,9 @@ public sealed record ChildNetworkOnnxExportOptions
     /// </summary>
     /// <param name="pixelNormalization">The normalisation the network was trained with.</param>
     /// <param name="includeLogits">Also output the logits under <see cref="OutputName"/>.</param>
-    public static ChildNetworkOnnxExportOptions ForMLNet(ChannelNormalization pixelNormalization, bool includeLogits = false)
+    /// <param name="classNames">Optional class names (see <see cref="ClassNames"/>).</param>
+    public static ChildNetworkOnnxExportOptions ForMLNet(ChannelNormalization pixelNormalization, bool includeLogits = false,
+        IReadOnlyList<string>? classNames = null)
     {
         ArgumentNullException.ThrowIfNull(pixelNormalization);
         return new()
@@ -75,6 +84,7 @@ public sealed record ChildNetworkOnnxExportOptions
             IncludeLogits = includeLogits,
             ProbabilitiesOutputName = MLNetProbabilitiesName,
             PredictedIndexOutputName = MLNetPredictedIndexName,
+            ClassNames = classNames,
         };
     }
 
@@ -151,9 +161,18 @@ public static class ChildNetworkOnnxExporter
         h = b.Flatten(b.GlobalAveragePool(h, "head.pool"), name: "head.flatten");
         string logits = b.Linear(h, head.Classifier, "head.classifier");
         var batch = OnnxDimension.Symbolic(OnnxGraphBuilder.BatchDimensionName);
-        if (o.IncludeLogits) b.AddClassifierOutput(logits, preset.NumClasses, o.OutputName);
+        if (o.ClassNames is { } names && names.Count != preset.NumClasses)
+            throw new ArgumentException($"{names.Count} class names were given; preset '{preset.Name}' has {preset.NumClasses} classes.");
+        if (o.IncludeLogits)
+        {
+            b.AddClassifierOutput(logits, preset.NumClasses, o.OutputName);
+            if (o.ClassNames is not null) b.AddSlotNames(o.OutputName, o.ClassNames);
+        }
         if (o.ProbabilitiesOutputName is { } probs)
+        {
             b.AddClassifierOutput(b.Softmax(logits, axis: 1, name: "head.softmax"), preset.NumClasses, probs);
+            if (o.ClassNames is not null) b.AddSlotNames(probs, o.ClassNames);
+        }
         if (o.PredictedIndexOutputName is { } index)
             // From the logits, not the probabilities: softmax rounding can tie two logits that differ.
             b.AddOutput(b.ArgMax(logits, axis: 1, keepDims: false, name: "head.argmax"), index, OnnxDataType.Int64, batch);

@@ -49,6 +49,7 @@ public sealed class OnnxGraphBuilder
     private readonly HashSet<string> _values = new(StringComparer.Ordinal);
     private readonly Dictionary<float, string> _scalars = new();
     private readonly Dictionary<string, int> _operatorCounts = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, long> _extraOpsets = new(StringComparer.Ordinal);
 
     /// <summary>Creates an empty graph.</summary>
     /// <param name="graphName">GraphProto.name.</param>
@@ -148,6 +149,45 @@ public sealed class OnnxGraphBuilder
         byte[] raw = new byte[data.Length * sizeof(long)];
         for (int i = 0; i < data.Length; i++) BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(i * sizeof(long)), data[i]);
         return AddTensor(name, OnnxDataType.Int64, shape, raw);
+    }
+
+    /// <summary>Adds a string constant tensor (UTF-8, in string_data) and returns its (made unique) name.</summary>
+    /// <exception cref="ArgumentException">The element count does not match the shape.</exception>
+    public string AddInitializer(string name, IReadOnlyList<string> data, params long[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        CheckElementCount(name, data.Count, shape);
+        string unique = DefineUnique(name);
+        var tensor = new ProtoMessage().RepeatedInt64(OnnxProto.Tensor.Dims, shape).Int32(OnnxProto.Tensor.DataType, (int)OnnxDataType.String);
+        foreach (string v in data) tensor.Bytes(OnnxProto.Tensor.StringData, System.Text.Encoding.UTF8.GetBytes(v ?? throw new ArgumentException($"Initializer '{name}' has a null string.")));
+        _initializers.Add(tensor.String(OnnxProto.Tensor.Name, unique));
+        return unique;
+    }
+
+    /// <summary>
+    /// Names the slots of the float output <paramref name="outputName"/> (e.g. class names of a probabilities
+    /// output) the way ML.NET's ONNX transformer reads them back as the column's <c>SlotNames</c> annotation: a
+    /// node called <c>mlnet.{output}.SlotNames</c> whose <c>keys_strings</c> attribute lists the names. The node is
+    /// an ai.onnx.ml LabelEncoder on a constant (the form ML.NET's own ONNX export writes), so the model stays valid
+    /// ONNX; its result feeds nothing and runtimes drop it.
+    /// </summary>
+    /// <exception cref="ArgumentException">No names, or a name is empty.</exception>
+    public void AddSlotNames(string outputName, IReadOnlyList<string> names)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputName);
+        ArgumentNullException.ThrowIfNull(names);
+        if (names.Count == 0 || names.Any(string.IsNullOrEmpty))
+            throw new ArgumentException($"Slot names of '{outputName}' must be non-empty strings.", nameof(names));
+        const string mlDomain = "ai.onnx.ml";
+        _extraOpsets[mlDomain] = Math.Max(_extraOpsets.GetValueOrDefault(mlDomain), 2); // LabelEncoder-2: keys_strings, values_int64s
+        string stem = $"mlnet.{outputName}.SlotNames";
+        string one = AddInitializer(stem + ".input", new[] { "one" }, 1, 1);
+        string output = DefineUnique(stem + ".output");
+        Emit("LabelEncoder", new[] { one }, new[] { output }, new[]
+        {
+            OnnxAttribute.Strings("keys_strings", names.ToArray()),
+            OnnxAttribute.Ints("values_int64s", Enumerable.Range(0, names.Count).Select(i => (long)i).ToArray()),
+        }, nodeName: stem, domain: mlDomain);
     }
 
     /// <summary>A rank-0 float constant, shared between all nodes that use the same value.</summary>
@@ -441,8 +481,11 @@ public sealed class OnnxGraphBuilder
             .Int64(OnnxProto.Model.IrVersion, IrVersion)
             .String(OnnxProto.Model.ProducerName, ProducerName)
             .String(OnnxProto.Model.ProducerVersion, version)
-            .Message(OnnxProto.Model.OpsetImport, opset)
-            .Message(OnnxProto.Model.Graph, graph);
+            .Message(OnnxProto.Model.OpsetImport, opset);
+        foreach (var (domain, v) in _extraOpsets)
+            model.Message(OnnxProto.Model.OpsetImport,
+                new ProtoMessage().String(OnnxProto.OperatorSetId.Domain, domain).Int64(OnnxProto.OperatorSetId.Version, v));
+        model.Message(OnnxProto.Model.Graph, graph);
         return model.ToMemory().ToArray();
     }
 
@@ -457,13 +500,15 @@ public sealed class OnnxGraphBuilder
 
     private string Unary(string opType, string input, string? name) => AddNode(opType, new[] { input }, 1, null, name ?? opType)[0];
 
-    private void Emit(string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, IReadOnlyList<OnnxAttribute>? attributes)
+    private void Emit(string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, IReadOnlyList<OnnxAttribute>? attributes,
+        string? nodeName = null, string? domain = null)
     {
         var node = new ProtoMessage();
         foreach (string i in inputs) node.String(OnnxProto.Node.Input, i);
         foreach (string o in outputs) node.String(OnnxProto.Node.Output, o);
-        node.String(OnnxProto.Node.Name, outputs[0]); // outputs are unique, so they make unique node names
+        node.String(OnnxProto.Node.Name, nodeName ?? outputs[0]); // outputs are unique, so they make unique node names
         node.String(OnnxProto.Node.OpType, opType);
+        if (domain is not null) node.String(OnnxProto.Node.Domain, domain);
         if (attributes is not null)
             foreach (var a in attributes) node.Message(OnnxProto.Node.Attribute, a.Encode());
         _nodes.Add(node);

@@ -43,7 +43,9 @@ public sealed record OnnxClassifierOptions
 /// <list type="bullet">
 /// <item><c>Score</c>: known-size vector of Single, K class probabilities (softmax computed in the graph), as
 /// ML.NET multiclass trainers produce; dimensions [1, K] because ML.NET scores one row at a time and reads the
-/// symbolic batch dimension N of the ONNX output as 1 (no shape dictionary needed).</item>
+/// symbolic batch dimension N of the ONNX output as 1 (no shape dictionary needed). Its <c>SlotNames</c> are the
+/// class names when the export wrote them (<see cref="ChildNetworkOnnxExportOptions.ClassNames"/>), so the
+/// evaluator's confusion matrix is labelled.</item>
 /// <item><c>PredictedLabel</c>: key over UInt32 with K values (raw value = class index + 1, 0 = missing), KeyValues
 /// = the class names, the type of the <c>Label</c> column of the <c>SgnasDataCatalog</c> sources.</item>
 /// </list>
@@ -118,7 +120,7 @@ public static class OnnxClassifierPipeline
     {
         ArgumentNullException.ThrowIfNull(network);
         string onnxPath = new RunFolder(outputFolder).Onnx;
-        ChildNetworkOnnxExporter.Save(network, onnxPath, ChildNetworkOnnxExportOptions.ForMLNet(pixelNormalization));
+        ChildNetworkOnnxExporter.Save(network, onnxPath, ChildNetworkOnnxExportOptions.ForMLNet(pixelNormalization, classNames: classNames));
         return Create(mlContext, onnxPath, network.Preset.NumClasses, classNames);
     }
 

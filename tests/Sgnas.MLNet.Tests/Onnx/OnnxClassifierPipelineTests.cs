@@ -139,7 +139,7 @@ public sealed class OnnxClassifierPipelineTests : IDisposable
     {
         var net = Randomized(Tiny(), "e2:3,7|e6:3,3,5,5,7,7|e3:5,7,3", seed: 31);
         var norm = ChannelNormalization.Cifar10;
-        var options = ChildNetworkOnnxExportOptions.ForMLNet(norm, includeLogits: true);
+        var options = ChildNetworkOnnxExportOptions.ForMLNet(norm, includeLogits: true, TinyNames);
         Assert.Equal(new[] { "logits", "Score", "PredictedIndex" }, options.OutputNames());
         byte[] model = ChildNetworkOnnxExporter.Export(net, options);
 
@@ -169,6 +169,9 @@ public sealed class OnnxClassifierPipelineTests : IDisposable
         var ex = Assert.Throws<ArgumentException>(() => ChildNetworkOnnxExporter.Export(net,
             new ChildNetworkOnnxExportOptions { ProbabilitiesOutputName = "logits" }));
         Assert.Contains("'logits'", ex.Message);
+        var names = Assert.Throws<ArgumentException>(() => ChildNetworkOnnxExporter.Export(net,
+            ChildNetworkOnnxExportOptions.ForMLNet(ChannelNormalization.Cifar10, classNames: new[] { "a", "b" })));
+        Assert.Contains("2 class names", names.Message);
     }
 
     [Fact]
@@ -196,6 +199,10 @@ public sealed class OnnxClassifierPipelineTests : IDisposable
         var scoreType = Assert.IsType<VectorDataViewType>(score.Type);
         Assert.Equal(NumberDataViewType.Single, scoreType.ItemType);
         Assert.Equal(TinyClasses, scoreType.Size);
+        // Class names travel in the ONNX file as ML.NET's slot-names node and come back on the Score column.
+        VBuffer<ReadOnlyMemory<char>> slotNames = default;
+        score.Annotations.GetValue("SlotNames", ref slotNames);
+        Assert.Equal(TinyNames, slotNames.DenseValues().Select(m => m.ToString()));
         var predicted = scored.Schema["PredictedLabel"];
         var key = Assert.IsType<KeyDataViewType>(predicted.Type);
         Assert.Equal((ulong)TinyClasses, key.Count);
@@ -213,6 +220,7 @@ public sealed class OnnxClassifierPipelineTests : IDisposable
         Assert.Equal(argmax.Select(a => TinyNames[a]), names);
 
         var metrics = ml.MulticlassClassification.Evaluate(scored);
+        Assert.Contains("bee", metrics.ConfusionMatrix.GetFormattedConfusionTable());
         double expectedLogLoss = rows.Select((r, i) => -Math.Log(probs[i][r.Label])).Average();
         _log.WriteLine($"Evaluate: accuracy {metrics.MicroAccuracy}, log-loss {metrics.LogLoss:F6} (TorchSharp {expectedLogLoss:F6})");
         Assert.Equal(0.5, metrics.MicroAccuracy, 12);
