@@ -39,7 +39,14 @@ public static class AtomicFile
         Write(path, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(text); });
 
     /// <summary>Saves a TorchSharp module's state dict atomically.</summary>
-    public static void SaveModule(string path, torch.nn.Module module) => Write(path, s => module.save(s));
+    public static void SaveModule(string path, torch.nn.Module module) => Write(path, s =>
+    {
+        // Module.save(Stream) closes the stream, which would break the flush-to-disk that follows; a writer left
+        // open keeps the stream ours.
+        using var w = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
+        module.save(w);
+        w.Flush();
+    });
 
     /// <summary>
     /// Loads a state dict saved by <see cref="SaveModule"/>, turning a missing or corrupt file into a message that
