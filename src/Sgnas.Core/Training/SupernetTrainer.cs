@@ -185,22 +185,7 @@ public sealed class SupernetTrainer
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(data);
         var clock = Stopwatch.StartNew();
-        var info = SupernetCheckpoint.ReadInfo(run);
-        if (info.Options is null || info.State is null || info.History is null)
-            throw new InvalidDataException($"{run.SupernetMeta} has no training options, state or history: it was not written by SupernetTrainer and cannot be resumed.");
-        SupernetTrainerOptions options;
-        SupernetTrainingState state;
-        List<SupernetEpochMetrics> history;
-        try
-        {
-            options = info.Options.Deserialize<SupernetTrainerOptions>(Json) ?? throw new InvalidDataException($"{run.SupernetMeta}: options are null.");
-            state = info.State.Deserialize<SupernetTrainingState>(Json) ?? throw new InvalidDataException($"{run.SupernetMeta}: state is null.");
-            history = info.History.Deserialize<List<SupernetEpochMetrics>>(Json) ?? throw new InvalidDataException($"{run.SupernetMeta}: history is null.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{run.SupernetMeta}: corrupt training options, state or history ({e.Message}).", e);
-        }
+        var (info, options, state, history) = ReadTraining(run);
         if (device is not null) options = options with { Device = device };
         try { options.Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"{run.SupernetMeta}: stored options are invalid ({e.Message}).", e); }
@@ -239,6 +224,28 @@ public sealed class SupernetTrainer
         }
     }
 
+    /// <summary>The trainer options stored in the checkpoint of <paramref name="run"/> (e.g. its <c>DataPath</c> for a resume).</summary>
+    /// <exception cref="InvalidDataException">The metadata are corrupt or were not written by this trainer.</exception>
+    public static SupernetTrainerOptions ReadOptions(RunFolder run) => ReadTraining(run).Options;
+
+    private static (SupernetCheckpointInfo Info, SupernetTrainerOptions Options, SupernetTrainingState State, List<SupernetEpochMetrics> History) ReadTraining(RunFolder run)
+    {
+        var info = SupernetCheckpoint.ReadInfo(run);
+        if (info.Options is null || info.State is null || info.History is null)
+            throw new InvalidDataException($"{run.SupernetMeta} has no training options, state or history: it was not written by SupernetTrainer and cannot be resumed.");
+        try
+        {
+            var options = info.Options.Deserialize<SupernetTrainerOptions>(Json) ?? throw new InvalidDataException($"{run.SupernetMeta}: options are null.");
+            var state = info.State.Deserialize<SupernetTrainingState>(Json) ?? throw new InvalidDataException($"{run.SupernetMeta}: state is null.");
+            var history = info.History.Deserialize<List<SupernetEpochMetrics>>(Json) ?? throw new InvalidDataException($"{run.SupernetMeta}: history is null.");
+            return (info, options, state, history);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{run.SupernetMeta}: corrupt training options, state or history ({e.Message}).", e);
+        }
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> if the images or classes do not fit the preset.</summary>
     public static void CheckData(SearchSpacePreset preset, ImageDataset data)
     {
@@ -250,7 +257,55 @@ public sealed class SupernetTrainer
             throw new ArgumentException($"The data have {data.ClassCount} classes; preset '{preset.Name}' has {preset.NumClasses}.");
     }
 
-    private static torch.optim.Optimizer MakeOptimizer(Supernet net, SupernetTrainerOptions o) =>
+    /// <summary>
+    /// One optimizer step: a single-path forward/backward pass per path on the same batch (gradients summed over
+    /// the paths, each pass in its own dispose scope so its activations are freed before the next), then one update
+    /// at <paramref name="lr"/>. Returns the sum of the per-pass mean losses and the number of correct predictions.
+    /// </summary>
+    /// <exception cref="TrainingDivergedException">A pass's loss is NaN or infinite (no update is made).</exception>
+    internal static (double LossSum, long Correct) TrainStep(Supernet net, torch.optim.Optimizer optimizer, Tensor images, Tensor labels,
+        IReadOnlyList<Architecture> paths, double lr, double labelSmoothing, int epoch, int step)
+    {
+        using var scope = torch.NewDisposeScope();
+        net.zero_grad();
+        double lossSum = 0;
+        long correct = 0;
+        foreach (var path in paths)
+        {
+            using var pass = torch.NewDisposeScope();
+            var logits = net.Forward(images, path);
+            var loss = F.cross_entropy(logits, labels, label_smoothing: labelSmoothing);
+            double value = loss.item<float>();
+            if (!double.IsFinite(value))
+                throw new TrainingDivergedException(StageName, epoch, step, value, $"path {path}");
+            loss.backward();
+            lossSum += value;
+            correct += logits.argmax(1).eq(labels).sum().item<long>();
+        }
+        foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+        optimizer.step();
+        return (lossSum, correct);
+    }
+
+    /// <summary>
+    /// The training and validation images of a run with <paramref name="options"/> on <paramref name="data"/>
+    /// (positions in <paramref name="data"/>, each ascending): an optional seeded subset of
+    /// <see cref="SupernetTrainerOptions.MaxTrainImages"/> images, then a class-stratified seeded hold-out of
+    /// <see cref="SupernetTrainerOptions.ValidationFraction"/>. Later stages call this to use the same held-out part.
+    /// </summary>
+    public static TrainValidationIndices Split(ImageDataset data, SupernetTrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(options);
+        int[] pool = Enumerable.Range(0, data.Count).ToArray();
+        if (options.MaxTrainImages is int max && max < data.Count)
+            pool = DataSplit.Permutation(data.Count, new Random(SeedMix.Mix(options.Seed, 0, StreamSubset))).Take(max).Order().ToArray();
+        var labels = pool.Select(i => data.Labels[i]).ToArray();
+        var split = DataSplit.TrainValidation(pool.Length, options.ValidationFraction, SeedMix.Mix(options.Seed, 0, StreamSplit), labels);
+        return new TrainValidationIndices(split.Train.Select(i => pool[i]).ToArray(), split.Validation.Select(i => pool[i]).ToArray());
+    }
+
+    internal static torch.optim.Optimizer MakeOptimizer(Supernet net, SupernetTrainerOptions o) =>
         torch.optim.SGD(net.parameters(), o.LearningRate, momentum: o.Momentum, weight_decay: o.WeightDecay);
 
     // Stream numbers of SeedMix.Mix(seed, 0, stream): each consumer of randomness gets its own stream.
@@ -263,13 +318,8 @@ public sealed class SupernetTrainer
 
         public static DataPlan Create(SearchSpacePreset preset, SupernetTrainerOptions o, ImageDataset data)
         {
-            int[] pool = Enumerable.Range(0, data.Count).ToArray();
-            if (o.MaxTrainImages is int max && max < data.Count)
-                pool = DataSplit.Permutation(data.Count, new Random(SeedMix.Mix(o.Seed, 0, StreamSubset))).Take(max).Order().ToArray();
-            var labels = pool.Select(i => data.Labels[i]).ToArray();
-            var split = DataSplit.TrainValidation(pool.Length, o.ValidationFraction, SeedMix.Mix(o.Seed, 0, StreamSplit), labels);
-            var train = split.Train.Select(i => pool[i]).ToArray();
-            var val = split.Validation.Select(i => pool[i]).ToArray();
+            var split = Split(data, o);
+            var (train, val) = (split.Train, split.Validation);
             var norm = new ChannelNormalization(preset.Mean.ToArray(), preset.Std.ToArray());
             var device = DeviceSelector.Resolve(o.Device);
             // Drop a ragged last batch: a batch of one or two images gives noisy BN statistics and a skewed step.
@@ -324,30 +374,8 @@ public sealed class SupernetTrainer
             return new SupernetTrainingResult(o.Epochs, o.Epochs, history.ToArray(), clock.Elapsed.TotalSeconds, run.Root);
         }
 
-        /// <summary>One optimizer step: K single-path passes, gradients summed, one SGD update.</summary>
-        private (double LossSum, long Correct) Step(ImageBatch batch, double lr, int epoch, int step)
-        {
-            using var scope = torch.NewDisposeScope();
-            net.zero_grad();
-            double lossSum = 0;
-            long correct = 0;
-            foreach (var path in sampler.NextStep())
-            {
-                // Inner scope per pass: the activations of a pass are freed before the next one runs.
-                using var pass = torch.NewDisposeScope();
-                var logits = net.Forward(batch.Images, path);
-                var loss = F.cross_entropy(logits, batch.Labels, label_smoothing: o.LabelSmoothing);
-                double value = loss.item<float>();
-                if (!double.IsFinite(value))
-                    throw new TrainingDivergedException(StageName, epoch, step, value, $"path {path}");
-                loss.backward();
-                lossSum += value;
-                correct += logits.argmax(1).eq(batch.Labels).sum().item<long>();
-            }
-            foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-            optimizer.step();
-            return (lossSum, correct);
-        }
+        private (double LossSum, long Correct) Step(ImageBatch batch, double lr, int epoch, int step) =>
+            TrainStep(net, optimizer, batch.Images, batch.Labels, sampler.NextStep(), lr, o.LabelSmoothing, epoch, step);
 
         /// <summary>Mean validation loss and top-1 over the fixed validation architectures.</summary>
         private (double Loss, double Top1) Validate()

@@ -58,6 +58,12 @@ public sealed record SupernetTrainerOptions
     /// <summary>Device: cpu, cuda or cuda:N.</summary>
     public string Device { get; init; } = "cpu";
 
+    /// <summary>
+    /// Where the training data came from (null: the default Fashion-MNIST), recorded in the checkpoint so later stages
+    /// load the same data; provenance only, the trainer is given the images.
+    /// </summary>
+    public string? DataPath { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first option out of range.</summary>
     public void Validate()
     {
