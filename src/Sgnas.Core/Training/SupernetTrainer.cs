@@ -162,7 +162,7 @@ public sealed class SupernetTrainer
         net.to(device);
         using var optimizer = MakeOptimizer(net, Options);
         var sampler = new FairPathSampler(Preset, SeedMix.Mix(Options.Seed, 0, StreamSampler), Options.Sampling, Options.PathsPerStep);
-        var session = new Session(Preset, Options, device, data, plan, run, net, optimizer, sampler, valArchs,
+        var session = new Session(Preset, Options, plan, run, net, optimizer, sampler, valArchs,
             new List<SupernetEpochMetrics>(), DataFingerprint.Of(data));
         session.SaveCheckpoint(0);
         return session.RunEpochs(0, progress, cancellationToken, clock);
@@ -219,7 +219,7 @@ public sealed class SupernetTrainer
             using var optimizer = MakeOptimizer(net, options);
             SupernetCheckpoint.LoadOptimizer(run, info, optimizer, dev);
             var sampler = FairPathSampler.Restore(preset, state.Sampler, options.Sampling, options.PathsPerStep);
-            var session = new Session(preset, options, dev, data, plan, run, net, optimizer, sampler, valArchs, history, fingerprint);
+            var session = new Session(preset, options, plan, run, net, optimizer, sampler, valArchs, history, fingerprint);
             return session.RunEpochs(info.Epoch, progress, cancellationToken, clock);
         }
     }
@@ -331,13 +331,11 @@ public sealed class SupernetTrainer
     }
 
     /// <summary>The mutable state of one training call.</summary>
-    private sealed class Session(SearchSpacePreset preset, SupernetTrainerOptions o, Device device, ImageDataset data, DataPlan plan,
-        RunFolder run, Supernet net, torch.optim.Optimizer optimizer, FairPathSampler sampler, Architecture[] valArchs,
+    private sealed class Session(SearchSpacePreset preset, SupernetTrainerOptions o, DataPlan plan, RunFolder run, Supernet net, torch.optim.Optimizer optimizer, FairPathSampler sampler, Architecture[] valArchs,
         List<SupernetEpochMetrics> history, DataFingerprint fingerprint)
     {
         public SupernetTrainingResult RunEpochs(int startEpoch, IProgress<TrainingProgress>? progress, CancellationToken ct, Stopwatch clock)
         {
-            _ = data; _ = device;
             int steps = plan.StepsPerEpoch, K = o.PathsPerStep;
             long total = (long)steps * o.Epochs;
             for (int epoch = startEpoch; epoch < o.Epochs; epoch++)
