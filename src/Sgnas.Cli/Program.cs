@@ -7,8 +7,10 @@ var commands = new ICommand[]
 {
     new InfoCommand(),
     new FlopsCommand(),
+    new TrainSupernetCommand(),
     new RetrainCommand(),
     new ExportCommand(),
+    new BenchCommand(),
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
