@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Sgnas.Cost;
+using Sgnas.Data;
+using Sgnas.Generation;
+using Sgnas.IO;
+using Sgnas.MLNet.Data;
+using Sgnas.MLNet.Pipeline;
+using Sgnas.SearchSpace;
+using Sgnas.Training;
+using CoreSupernetTrainer = Sgnas.Training.SupernetTrainer;
+
+namespace Sgnas.MLNet;
+
+/// <summary>What one <see cref="SgnasSearch"/> run did and measured, stage by stage.</summary>
+public sealed record SgnasSearchReport
+{
+    /// <summary>Preset name.</summary>
+    public required string Preset { get; init; }
+    /// <summary>The FLOPs budget in M.</summary>
+    public required double TargetFlopsM { get; init; }
+    /// <summary>The generated (and possibly repaired) architecture.</summary>
+    public required string Architecture { get; init; }
+    /// <summary>Its exact FLOPs in M.</summary>
+    public required double FlopsM { get; init; }
+    /// <summary>Its parameters in M.</summary>
+    public required double ParamsM { get; init; }
+    /// <summary>True if the hard limit shrank the generated architecture to fit.</summary>
+    public bool Repaired { get; init; }
+    /// <summary>Supernet validation top-1 (mean over fixed paths) after the last epoch.</summary>
+    public double? SupernetValTop1 { get; init; }
+    /// <summary>Kendall τ between targets and generated FLOPs at the best generator epoch.</summary>
+    public double GeneratorKendallTau { get; init; }
+    /// <summary>Pearson correlation between targets and generated FLOPs at the best generator epoch.</summary>
+    public double GeneratorPearson { get; init; }
+    /// <summary>Mean absolute relative FLOPs error of the generator at its best epoch.</summary>
+    public double GeneratorMeanAbsRelError { get; init; }
+    /// <summary>Best validation top-1 of the retrained network.</summary>
+    public double RetrainValTop1 { get; init; }
+    /// <summary>Test top-1 of the retrained network, when test data was given.</summary>
+    public double? TestTop1 { get; init; }
+    /// <summary>Test top-5, when test data was given.</summary>
+    public double? TestTop5 { get; init; }
+    /// <summary>Wall seconds per stage: supernet, generator, generation, retrain, export.</summary>
+    public required IReadOnlyDictionary<string, double> StageSeconds { get; init; }
+}
+
+/// <summary>
+/// The whole SGNAS flow as one ML.NET estimator (<c>mlContext.Transforms.SgnasSearch</c>): train the unified
+/// supernet, train the architecture generator once, generate the architecture for the target FLOPs in one forward
+/// pass, retrain it from scratch, export it to ONNX. The result scores images (<c>Score</c>,
+/// <c>PredictedLabel</c>), works with <c>MulticlassClassification.Evaluate</c> and <c>PredictionEngine</c>, and saves
+/// into one .zip. Every stage checkpoints into the run folder; a finished stage found there is reused when
+/// <see cref="Options.ReuseCompletedStages"/> is set.
+/// </summary>
+public sealed class SgnasSearch : IEstimator<SgnasModel>
+{
+    /// <summary>Options of <see cref="SgnasSearch"/>; stage defaults are sized for a 2-core CPU and Fashion-MNIST.</summary>
+    public sealed class Options : SgnasEstimatorOptions
+    {
+        /// <summary>FLOPs budget in M; null uses the middle of the preset's constraint interval.</summary>
+        public double? TargetFlopsM { get; set; }
+        /// <summary>Shrink the generated architecture if it exceeds the budget (default true: a budget is a limit).</summary>
+        public bool HardLimit { get; set; } = true;
+        /// <summary>Supernet training options.</summary>
+        public SupernetTrainerOptions Supernet { get; set; } = SgnasSearchDefaults.Supernet;
+        /// <summary>Generator training options.</summary>
+        public GeneratorOptions Generator { get; set; } = SgnasSearchDefaults.Generator;
+        /// <summary>Retraining options.</summary>
+        public RetrainOptions Retrain { get; set; } = SgnasSearchDefaults.Retrain;
+        /// <summary>Validation images per generator epoch; null uses the whole supernet validation split.</summary>
+        public int? MaxGeneratorImages { get; set; } = SgnasSearchDefaults.MaxGeneratorImages;
+        /// <summary>Optional test data for the report (top-1, top-5).</summary>
+        public IDataView? TestData { get; set; }
+        /// <summary>Reuse a supernet or generator already trained in the run folder instead of training again.</summary>
+        public bool ReuseCompletedStages { get; set; }
+    }
+
+    private readonly Options _options;
+    private readonly SearchSpacePreset _preset;
+
+    /// <summary>Creates the estimator; preset and budget are checked here.</summary>
+    public SgnasSearch(Options options)
+    {
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _preset = SearchSpacePreset.Load(options.Preset);
+        var (min, max) = new FlopsLookupTable(_preset).Range();
+        if (options.TargetFlopsM is { } t && !(t >= min && t <= max))
+            throw new ArgumentOutOfRangeException(nameof(options), t,
+                $"TargetFlopsM {t} M is outside the feasible range {min:F3}..{max:F3} M of preset '{_preset.Name}'.");
+        options.Supernet.Validate(); options.Generator.Validate(); options.Retrain.Validate();
+    }
+
+    /// <inheritdoc />
+    public SgnasModel Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var o = _options;
+        SchemaChecks.CheckImageColumns(input.Schema, o.LabelColumnName, o.FeatureColumnName, _preset, needLabel: true);
+        ImageDataset? test = null;
+        if (o.TestData is not null)
+        {
+            SchemaChecks.CheckImageColumns(o.TestData.Schema, o.LabelColumnName, o.FeatureColumnName, _preset, needLabel: true);
+            test = o.TestData.ToImageDataset(o.LabelColumnName, o.FeatureColumnName);
+        }
+        var data = input.ToImageDataset(o.LabelColumnName, o.FeatureColumnName);
+        var run = new RunFolder(o.ResolveRunFolder());
+        var seconds = new Dictionary<string, double>();
+        var clock = Stopwatch.StartNew();
+
+        double? supernetTop1 = null;
+        if (!(o.ReuseCompletedStages && File.Exists(run.SupernetMeta)))
+        {
+            var training = o.Supernet with { Device = o.Device, Seed = o.Seed, MaxTrainImages = o.MaxTrainImages ?? o.Supernet.MaxTrainImages };
+            supernetTop1 = new CoreSupernetTrainer(_preset, training).Train(data, run, o.Progress, o.CancellationToken).ValidationTop1;
+        }
+        seconds["supernet"] = Lap(clock);
+
+        ArchitectureGeneratorModel generator = o.ReuseCompletedStages && File.Exists(run.GeneratorMeta)
+            ? ArchitectureGeneratorModel.Load(run, Sgnas.Runtime.DeviceSelector.Resolve(o.Device), _preset)
+            : GeneratorSearch.Train(run, data, o, o.Generator, o.MaxGeneratorImages);
+        seconds["generator"] = Lap(clock);
+
+        GeneratedArchitecture picked;
+        using (generator)
+        {
+            double target = o.TargetFlopsM ?? (generator.LowM + generator.HighM) / 2;
+            picked = generator.Generate(new[] { target }, o.HardLimit)[0];
+        }
+        seconds["generate"] = Lap(clock);
+
+        var metrics = ArchitectureRetrainer.Retrain(_preset, picked.Architecture, o, o.Retrain, data, test, run);
+        seconds["retrain"] = Lap(clock);
+
+        var model = SgnasModel.FromRetrainFolder(run, input, o, metrics, data.ClassNames);
+        seconds["export"] = Lap(clock);
+        var best = generator.History.Count == 0 ? null : generator.History.MinBy(h => h.EvalConstraintLoss);
+        model.Report = new SgnasSearchReport
+        {
+            Preset = _preset.Name,
+            TargetFlopsM = picked.TargetFlopsM,
+            Architecture = picked.Architecture.ToString(),
+            FlopsM = picked.FlopsM,
+            ParamsM = picked.ParamsM,
+            Repaired = picked.Repaired,
+            SupernetValTop1 = supernetTop1,
+            GeneratorKendallTau = best?.KendallTau ?? double.NaN,
+            GeneratorPearson = best?.Pearson ?? double.NaN,
+            GeneratorMeanAbsRelError = best?.MeanAbsRelError ?? double.NaN,
+            RetrainValTop1 = metrics.BestValidationTop1,
+            TestTop1 = metrics.TestTop1,
+            TestTop5 = metrics.TestTop5,
+            StageSeconds = seconds,
+        };
+        return model;
+    }
+
+    private static double Lap(Stopwatch clock)
+    {
+        double s = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        return s;
+    }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        SchemaChecks.CheckImageColumns(inputSchema, _options.LabelColumnName, _options.FeatureColumnName, _preset, needLabel: false);
+        return SchemaChecks.AddClassifierColumns(inputSchema, _preset.NumClasses);
+    }
+}
+
+/// <summary>
+/// Stage budgets of <see cref="SgnasSearch"/> and <c>sgnas demo</c>, in one place: sized so the whole flow on
+/// Fashion-MNIST finishes in minutes on a 2-core CPU (the paper's values are the defaults of each stage's options).
+/// </summary>
+public static class SgnasSearchDefaults
+{
+    /// <summary>Supernet: 3 epochs on a 12k-image subset (paper: 50 epochs on ImageNet).</summary>
+    public static SupernetTrainerOptions Supernet => new() { Epochs = 3, MaxTrainImages = 12000 };
+    /// <summary>Generator: 5 epochs (paper: 50).</summary>
+    public static GeneratorOptions Generator => new() { Epochs = 5 };
+    /// <summary>Validation images per generator epoch.</summary>
+    public const int MaxGeneratorImages = 1200;
+    /// <summary>Retraining: 3 epochs with a 1-epoch warm-up (paper: hundreds of epochs, 5 warm-up).</summary>
+    public static RetrainOptions Retrain => new() { Epochs = 3, WarmupEpochs = 1 };
+}
