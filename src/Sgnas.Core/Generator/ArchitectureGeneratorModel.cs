@@ -91,6 +91,9 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     public double Temperature { get; }
     /// <summary>Per-epoch metrics of training.</summary>
     public IReadOnlyList<GeneratorEpochMetrics> History { get; }
+    /// <summary>The epoch whose generator was kept (lowest evaluation constraint loss), or 0 without history.</summary>
+    public int BestEpoch => History.Count == 0 ? 0 : History.MinBy(h => h.EvalConstraintLoss)!.Epoch;
+
     /// <summary>FLOPs of the smallest and largest architectures of the space, in M.</summary>
     public (double Min, double Max) FeasibleRange { get; }
 

@@ -167,3 +167,23 @@ public class HardLimitAndParameterTests
         }
     }
 }
+
+public class GeneratorDataTests
+{
+    [Fact]
+    public void ValidationSplitReadsSupernetOptionsDefensively()
+    {
+        var data = GeneratorTestData.Images(200, 3);
+        var defaults = Sgnas.Generator.GeneratorData.ValidationIndices(data, null);
+        Assert.Equal(20, defaults.Length); // 10% (stratified per class, rounded)
+        var empty = Sgnas.Generator.GeneratorData.ValidationIndices(data, System.Text.Json.Nodes.JsonNode.Parse("{\"other\":1}"));
+        Assert.Equal(defaults, empty);
+        var node = System.Text.Json.Nodes.JsonNode.Parse("{\"validationFraction\":0.25,\"seed\":3,\"maxTrainImages\":100,\"dataPath\":\"/x\"}");
+        var custom = Sgnas.Generator.GeneratorData.ValidationIndices(data, node);
+        Assert.Equal(25, custom.Length);
+        Assert.NotEqual(defaults.Take(20), custom.Take(20));
+        Assert.Equal(custom.Take(7), Sgnas.Generator.GeneratorData.ValidationIndices(data, node, maxImages: 7));
+        Assert.Equal("/x", Sgnas.Generator.GeneratorData.DataPath(node));
+        Assert.Null(Sgnas.Generator.GeneratorData.DataPath(null));
+    }
+}
