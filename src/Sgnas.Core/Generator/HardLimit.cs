@@ -28,36 +28,38 @@ public static class HardLimit
             throw new ArgumentOutOfRangeException(nameof(targetM), targetM, $"no architecture of '{preset.Name}' costs at most {targetM} M; the minimum is {min:F4} M.");
         double cost = table.CostM(AlphaDecoding.FromOptions(preset, opts));
         bool repaired = false;
-        while (cost > targetM)
+        // The running cost is a sum of exact per-sub-block savings; it is re-derived from the architecture whenever it
+        // claims to fit, so rounding in the sum can never let an over-budget architecture through.
+        while (cost > targetM || (cost = table.CostM(AlphaDecoding.FromOptions(preset, opts))) > targetM)
         {
-            double bestRatio = double.PositiveInfinity, bestCost = cost;
+            double bestRatio = double.PositiveInfinity, bestSaved = 0;
             int bestAt = -1, bestOpt = -1;
             for (int at = 0; at < L * S; at++)
             {
-                int o = opts[at];
+                int o = opts[at], layer = at / S;
                 if (o == skip) continue;
                 double a = alpha[at * O + o];
-                if (ForcedSampling.SkipAllowed(preset, at % S)) Consider(at, skip, a - alpha[at * O + skip]);
+                // Eq. 9 is additive per sub-block: skipping saves its depthwise conv and 1/e_max of the pointwise convs,
+                // a smaller kernel saves the depthwise difference (MACs → M).
+                if (ForcedSampling.SkipAllowed(preset, at % S))
+                    Consider(at, skip, a - alpha[at * O + skip], (table.DepthwiseMacs[layer, o] + table.PointwiseMacs[layer] / S) / 1e6);
                 for (int k = 0; k < preset.Kernels.Count; k++)
-                    if (preset.Kernels[k] < preset.Kernels[o]) Consider(at, k, a - alpha[at * O + k]);
-
-                void Consider(int where, int option, double scoreLoss)
-                {
-                    int old = opts[where];
-                    opts[where] = option;
-                    double c = table.CostM(AlphaDecoding.FromOptions(preset, opts));
-                    opts[where] = old;
-                    double saved = cost - c;
-                    if (saved <= 0) return;
-                    double ratio = scoreLoss / saved;
-                    if (ratio < bestRatio) { bestRatio = ratio; bestAt = where; bestOpt = option; bestCost = c; }
-                }
+                    if (preset.Kernels[k] < preset.Kernels[o])
+                        Consider(at, k, a - alpha[at * O + k], (table.DepthwiseMacs[layer, o] - table.DepthwiseMacs[layer, k]) / 1e6);
             }
             if (bestAt < 0) throw new InvalidOperationException("hard-limit repair found no reduction although the target is feasible.");
             opts[bestAt] = bestOpt;
-            cost = bestCost;
+            cost -= bestSaved;
             repaired = true;
+
+            void Consider(int where, int option, double scoreLoss, double saved)
+            {
+                if (saved <= 0) return;
+                double ratio = scoreLoss / saved;
+                if (ratio < bestRatio) { bestRatio = ratio; bestAt = where; bestOpt = option; bestSaved = saved; }
+            }
         }
-        return (AlphaDecoding.FromOptions(preset, opts), repaired);
+        var arch = AlphaDecoding.FromOptions(preset, opts);
+        return (arch, repaired);
     }
 }

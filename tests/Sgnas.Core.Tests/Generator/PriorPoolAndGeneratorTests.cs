@@ -154,6 +154,14 @@ public class HardLimitAndParameterTests
         Assert.True(r2);
         Assert.Equal(Architecture.Smallest(p), small);
         Assert.Throws<ArgumentOutOfRangeException>(() => HardLimit.Apply(p, table, alpha, min - 0.01));
+        var (_, max) = table.Range();
+        for (int t = 0; t < 30; t++)
+        {
+            double target = min + rnd.NextDouble() * (max - min);
+            var (a, r) = HardLimit.Apply(p, table, alpha, target);
+            Assert.True(table.CostM(a) <= target, $"{a} costs {table.CostM(a)} > {target}");
+            Assert.Equal(table.CostM(plain) > target, r);
+        }
     }
 
     [Fact]
