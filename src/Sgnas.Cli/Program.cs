@@ -9,6 +9,8 @@ var commands = new ICommand[]
     new FlopsCommand(),
     new TrainGeneratorCommand(),
     new GenerateCommand(),
+    new RetrainCommand(),
+    new ExportCommand(),
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
