@@ -18,6 +18,7 @@ public sealed class TrainGeneratorCommand : ICommand
         "  --batch-size N         images per step (default 128, paper)\n" +
         "  --seed N               seed of init, noise, targets and prior pool (default 0)\n" +
         "  --max-val-images N     use at most N validation images\n" +
+        "  --hard-gumbel          straight-through hard Gumbel-softmax (default soft, as the reference)\n" +
         "  --data PATH            dataset (default: recorded in supernet.json, else Fashion-MNIST train)\n" +
         "  --device D             cpu, cuda or cuda:N (default cpu)\n" +
         "  --json";
@@ -31,11 +32,12 @@ public sealed class TrainGeneratorCommand : ICommand
         int batch = args.Int("batch-size", defaults.BatchSize, min: 1);
         int seed = args.Int("seed", defaults.Seed);
         int maxVal = args.Int("max-val-images", 0, min: 0);
+        bool hardGumbel = args.Flag("hard-gumbel");
         string? dataArg = args.String("data");
         string deviceName = args.String("device", "cpu")!;
         var output = new Output(args.Flag("json"));
         args.RejectUnknown(Name);
-        var options = defaults with { Epochs = epochs, CostWeight = lambda, BatchSize = batch, Seed = seed };
+        var options = defaults with { Epochs = epochs, CostWeight = lambda, BatchSize = batch, Seed = seed, HardGumbel = hardGumbel };
         options.Validate();
 
         var device = DeviceSelector.Resolve(deviceName);
