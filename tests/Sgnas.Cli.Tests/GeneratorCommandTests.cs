@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Sgnas.Cost;
-using Sgnas.Generator;
+using Sgnas.Generation;
 using Sgnas.IO;
 using Sgnas.Modules;
 using Sgnas.SearchSpace;

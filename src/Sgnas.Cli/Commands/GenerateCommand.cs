@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Sgnas.Generator;
+using Sgnas.Generation;
 using Sgnas.IO;
 using Sgnas.Runtime;
 

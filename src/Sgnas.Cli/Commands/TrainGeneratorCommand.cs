@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Sgnas.Data;
-using Sgnas.Generator;
+using Sgnas.Generation;
 using Sgnas.IO;
 using Sgnas.Runtime;
 

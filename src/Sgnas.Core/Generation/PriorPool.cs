@@ -4,7 +4,7 @@ using Sgnas.Cost;
 using Sgnas.SearchSpace;
 using static TorchSharp.torch;
 
-namespace Sgnas.Generator;
+namespace Sgnas.Generation;
 
 /// <summary>One prior of the pool: a random architecture whose exact FLOPs lie near its bucket's centre.</summary>
 /// <param name="CenterM">Bucket centre in M FLOPs.</param>

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Sgnas.Generator;
+namespace Sgnas.Generation;
 
 /// <summary>
 /// The hardware-constraint loss L_C of SGNAS Eq. 8 (used in Eq. 10; DESIGN.md section 4) with the reference code's

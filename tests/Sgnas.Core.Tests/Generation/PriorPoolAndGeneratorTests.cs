@@ -1,11 +1,11 @@
 using Sgnas.Cost;
-using Sgnas.Generator;
+using Sgnas.Generation;
 using Sgnas.Modules;
 using Sgnas.SearchSpace;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Sgnas.Core.Tests.Generator;
+namespace Sgnas.Core.Tests.Generation;
 
 public class PriorPoolTests
 {
@@ -209,16 +209,16 @@ public class GeneratorDataTests
     public void ValidationSplitReadsSupernetOptionsDefensively()
     {
         var data = GeneratorTestData.Images(200, 3);
-        var defaults = Sgnas.Generator.GeneratorData.ValidationIndices(data, null);
+        var defaults = Sgnas.Generation.GeneratorData.ValidationIndices(data, null);
         Assert.Equal(20, defaults.Length); // 10% (stratified per class, rounded)
-        var empty = Sgnas.Generator.GeneratorData.ValidationIndices(data, System.Text.Json.Nodes.JsonNode.Parse("{\"other\":1}"));
+        var empty = Sgnas.Generation.GeneratorData.ValidationIndices(data, System.Text.Json.Nodes.JsonNode.Parse("{\"other\":1}"));
         Assert.Equal(defaults, empty);
         var node = System.Text.Json.Nodes.JsonNode.Parse("{\"validationFraction\":0.25,\"seed\":3,\"maxTrainImages\":100,\"dataPath\":\"/x\"}");
-        var custom = Sgnas.Generator.GeneratorData.ValidationIndices(data, node);
+        var custom = Sgnas.Generation.GeneratorData.ValidationIndices(data, node);
         Assert.Equal(25, custom.Length);
         Assert.NotEqual(defaults.Take(20), custom.Take(20));
-        Assert.Equal(custom.Take(7), Sgnas.Generator.GeneratorData.ValidationIndices(data, node, maxImages: 7));
-        Assert.Equal("/x", Sgnas.Generator.GeneratorData.DataPath(node));
-        Assert.Null(Sgnas.Generator.GeneratorData.DataPath(null));
+        Assert.Equal(custom.Take(7), Sgnas.Generation.GeneratorData.ValidationIndices(data, node, maxImages: 7));
+        Assert.Equal("/x", Sgnas.Generation.GeneratorData.DataPath(node));
+        Assert.Null(Sgnas.Generation.GeneratorData.DataPath(null));
     }
 }

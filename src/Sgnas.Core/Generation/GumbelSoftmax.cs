@@ -2,7 +2,7 @@ using Sgnas.SearchSpace;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Sgnas.Generator;
+namespace Sgnas.Generation;
 
 /// <summary>
 /// The Gumbel-softmax relaxation of SGNAS Eq. 2 (paper section 3.1; DESIGN.md section 4), applied per sub-block over

@@ -8,7 +8,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace Sgnas.Generator;
+namespace Sgnas.Generation;
 
 /// <summary>
 /// Trains the architecture generator on a frozen supernet (SGNAS Algorithm 1, paper section 3.2.3 and appendix A.3;

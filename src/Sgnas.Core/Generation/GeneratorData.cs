@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sgnas.Data;
 
-namespace Sgnas.Generator;
+namespace Sgnas.Generation;
 
 /// <summary>
 /// The validation images a generator trains on: the same held-out part the supernet was validated with, so the

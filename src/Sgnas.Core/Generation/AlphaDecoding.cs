@@ -1,7 +1,7 @@
 using Sgnas.Cost;
 using Sgnas.SearchSpace;
 
-namespace Sgnas.Generator;
+namespace Sgnas.Generation;
 
 /// <summary>
 /// Discretises a generated α map [L, e_max, options] the way the reference code does (<c>decode_arch_param</c>):

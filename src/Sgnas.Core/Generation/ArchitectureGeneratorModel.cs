@@ -7,7 +7,7 @@ using Sgnas.SearchSpace;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Sgnas.Generator;
+namespace Sgnas.Generation;
 
 /// <summary>One generated architecture.</summary>
 /// <param name="TargetFlopsM">The requested FLOPs in M.</param>

@@ -1,9 +1,9 @@
-using Sgnas.Generator;
+using Sgnas.Generation;
 using Sgnas.SearchSpace;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Sgnas.Core.Tests.Generator;
+namespace Sgnas.Core.Tests.Generation;
 
 public class GumbelSoftmaxTests
 {

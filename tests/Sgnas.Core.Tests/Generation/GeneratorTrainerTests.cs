@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Sgnas.Cost;
 using Sgnas.Data;
-using Sgnas.Generator;
+using Sgnas.Generation;
 using Sgnas.IO;
 using Sgnas.Modules;
 using Sgnas.SearchSpace;
@@ -9,7 +9,7 @@ using Sgnas.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Sgnas.Core.Tests.Generator;
+namespace Sgnas.Core.Tests.Generation;
 
 /// <summary>Trains one tiny generator for the whole class (keeps the suite fast).</summary>
 public sealed class TrainedGeneratorFixture : IDisposable

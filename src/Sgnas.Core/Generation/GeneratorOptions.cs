@@ -1,4 +1,4 @@
-namespace Sgnas.Generator;
+namespace Sgnas.Generation;
 
 /// <summary>
 /// Options of generator training and generation (SGNAS stage 2, DESIGN.md sections 4-5). Defaults marked

@@ -1,4 +1,4 @@
-namespace Sgnas.Generator;
+namespace Sgnas.Generation;
 
 /// <summary>
 /// The generator's constraint input (DESIGN.md section 4; reference code <c>min_max_normalize</c>): a target C in

@@ -1,4 +1,4 @@
-namespace Sgnas.Generator;
+namespace Sgnas.Generation;
 
 /// <summary>
 /// Rank and linear correlation between target and generated FLOPs (the generator's quality measure, paper Fig. 7a

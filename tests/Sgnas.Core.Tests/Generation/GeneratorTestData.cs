@@ -4,7 +4,7 @@ using Sgnas.SearchSpace;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Sgnas.Core.Tests.Generator;
+namespace Sgnas.Core.Tests.Generation;
 
 internal static class GeneratorTestData
 {

@@ -1,7 +1,7 @@
 using Sgnas.Cost;
 using Sgnas.SearchSpace;
 
-namespace Sgnas.Generator;
+namespace Sgnas.Generation;
 
 /// <summary>
 /// Hard FLOPs limit for generated architectures (an addition to the paper, whose generator only aims at the target):
