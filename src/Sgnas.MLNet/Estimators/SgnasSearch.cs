@@ -36,7 +36,7 @@ public sealed record SgnasSearchReport
     /// <summary>Mean absolute relative FLOPs error of the generator at its best epoch.</summary>
     public double GeneratorMeanAbsRelError { get; init; }
     /// <summary>Best validation top-1 of the retrained network.</summary>
-    public double RetrainValTop1 { get; init; }
+    public double? RetrainValTop1 { get; init; }
     /// <summary>Test top-1 of the retrained network, when test data was given.</summary>
     public double? TestTop1 { get; init; }
     /// <summary>Test top-5, when test data was given.</summary>

@@ -85,7 +85,7 @@ public static class RetrainedNetworkExporter
         TorchNative.EnsureLoaded();
         var folder = ResolveFolder(dir);
         string target = Path.GetFullPath(onnxPath ?? Path.Combine(dir, "model.onnx"));
-        var (net, state) = ArchitectureRetrainer.LoadNetwork(folder, CPU, best: !o.UseLastCheckpoint);
+        var (net, state) = Sgnas.Training.ArchitectureRetrainer.LoadNetwork(folder, CPU, best: !o.UseLastCheckpoint);
         using (net)
         {
             var p = net.Preset;

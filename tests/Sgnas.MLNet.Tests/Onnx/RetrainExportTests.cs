@@ -35,7 +35,7 @@ public sealed class RetrainExportTests : IDisposable
         var arch = ArchitectureCodec.Parse("e2:3,5|e3:3,5,7", p);
         string run = Path.Combine(_dir, "run");
         var test = Synthetic(30, 2);
-        var metrics = new ArchitectureRetrainer(p, arch, new RetrainOptions { Epochs = 1, BatchSize = 8, WarmupEpochs = 0.5, ValidationFraction = 0.25 })
+        var metrics = new Sgnas.Training.ArchitectureRetrainer(p, arch, new RetrainOptions { Epochs = 1, BatchSize = 8, WarmupEpochs = 0.5, ValidationFraction = 0.25 })
             .Run(Synthetic(48, 1), test, new RunFolder(run).RetrainDir);
 
         // the run folder resolves to its retrain/ sub-folder

@@ -1,0 +1,65 @@
+using Sgnas.Cost;
+using Sgnas.SearchSpace;
+
+namespace Sgnas.Generation;
+
+/// <summary>
+/// Hard FLOPs limit for generated architectures (an addition to the paper, whose generator only aims at the target):
+/// if the decoded architecture (<see cref="AlphaDecoding"/>) costs more than the target, apply single-sub-block
+/// reductions until it fits, each time the one that loses the least generator score per M FLOPs saved. The score
+/// of a per-sub-block option assignment under α is Σ_layers Σ_sub-blocks α[l, j, option(l, j)], the logit sum the
+/// argmax decoding maximises. Reductions: turn one active sub-block into skip (only where forced sampling allows
+/// skip, so the expansion rate never drops below <c>MinExpansion</c>), or give one active sub-block a smaller
+/// kernel. The smallest architecture of the space is reachable by such steps, so any target ≥ its FLOPs is met.
+/// </summary>
+public static class HardLimit
+{
+    /// <summary>
+    /// Decodes one α map [L, e_max, options] and repairs it to cost at most <paramref name="targetM"/>.
+    /// Returns the canonical architecture and whether a repair was needed.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The target is below the smallest architecture's FLOPs.</exception>
+    public static (Architecture Architecture, bool Repaired) Apply(SearchSpacePreset preset, FlopsLookupTable table, ReadOnlySpan<float> alpha, double targetM)
+    {
+        int L = preset.LayerCount, S = preset.MaxExpansion, O = preset.OptionCount, skip = preset.SkipIndex;
+        var opts = AlphaDecoding.ArgMaxOptions(preset, alpha);
+        double min = table.CostM(Architecture.Smallest(preset));
+        if (targetM < min - 1e-9)
+            throw new ArgumentOutOfRangeException(nameof(targetM), targetM, $"no architecture of '{preset.Name}' costs at most {targetM} M; the minimum is {min:F4} M.");
+        double cost = table.CostM(AlphaDecoding.FromOptions(preset, opts));
+        bool repaired = false;
+        // The running cost is a sum of exact per-sub-block savings; it is re-derived from the architecture whenever it
+        // claims to fit, so rounding in the sum can never let an over-budget architecture through.
+        while (cost > targetM || (cost = table.CostM(AlphaDecoding.FromOptions(preset, opts))) > targetM)
+        {
+            double bestRatio = double.PositiveInfinity, bestSaved = 0;
+            int bestAt = -1, bestOpt = -1;
+            for (int at = 0; at < L * S; at++)
+            {
+                int o = opts[at], layer = at / S;
+                if (o == skip) continue;
+                double a = alpha[at * O + o];
+                // Eq. 9 is additive per sub-block: skipping saves its depthwise conv and 1/e_max of the pointwise convs,
+                // a smaller kernel saves the depthwise difference (MACs → M).
+                if (ForcedSampling.SkipAllowed(preset, at % S))
+                    Consider(at, skip, a - alpha[at * O + skip], (table.DepthwiseMacs[layer, o] + table.PointwiseMacs[layer] / S) / 1e6);
+                for (int k = 0; k < preset.Kernels.Count; k++)
+                    if (preset.Kernels[k] < preset.Kernels[o])
+                        Consider(at, k, a - alpha[at * O + k], (table.DepthwiseMacs[layer, o] - table.DepthwiseMacs[layer, k]) / 1e6);
+            }
+            if (bestAt < 0) throw new InvalidOperationException("hard-limit repair found no reduction although the target is feasible.");
+            opts[bestAt] = bestOpt;
+            cost -= bestSaved;
+            repaired = true;
+
+            void Consider(int where, int option, double scoreLoss, double saved)
+            {
+                if (saved <= 0) return;
+                double ratio = scoreLoss / saved;
+                if (ratio < bestRatio) { bestRatio = ratio; bestAt = where; bestOpt = option; bestSaved = saved; }
+            }
+        }
+        var arch = AlphaDecoding.FromOptions(preset, opts);
+        return (arch, repaired);
+    }
+}
