@@ -275,9 +275,8 @@ public sealed class OnnxClassifierPipelineTests : IDisposable
     [Fact]
     public void SavedZipScoresInAProcessWithoutTorchSharp()
     {
-        string predictDir = typeof(OnnxClassifierPipelineTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .Single(a => a.Key == "SgnasPredictDir").Value!;
-        string predictDll = Path.Combine(predictDir, "Sgnas.Predict.dll");
+        string predictDir = PredictApp.Directory;
+        string predictDll = PredictApp.Dll;
         Assert.True(File.Exists(predictDll), $"{predictDll} was not built.");
         var leaked = Directory.GetFiles(predictDir, "*", SearchOption.AllDirectories)
             .Select(Path.GetFileName)
@@ -309,7 +308,7 @@ public sealed class OnnxClassifierPipelineTests : IDisposable
 
         string input = Path.Combine(_dir, "images.json");
         File.WriteAllText(input, JsonSerializer.Serialize(new { features = images }));
-        var (exit, stdout, stderr) = Run(predictDll, "--model", zip, "--input", input, "--json");
+        var (exit, stdout, stderr) = PredictApp.Run("--model", zip, "--input", input, "--json");
         Assert.True(exit == 0, $"Sgnas.Predict exited {exit}: {stderr}");
 
         using var doc = JsonDocument.Parse(stdout);
@@ -324,18 +323,6 @@ public sealed class OnnxClassifierPipelineTests : IDisposable
         Assert.InRange(diff, 0, OrtParity.Tolerance);
         Assert.Equal(argmax, labels);
         Assert.Equal(FashionMnist.ClassNames, names);
-    }
-
-    private static (int Exit, string Stdout, string Stderr) Run(string dll, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(2))) { p.Kill(true); throw new TimeoutException($"{dll} did not finish."); }
-        return (p.ExitCode, stdout.Result, stderr.Result);
     }
 
     private sealed class TinyRow
