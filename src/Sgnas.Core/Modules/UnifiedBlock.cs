@@ -125,8 +125,9 @@ public sealed class UnifiedBlock : nn.Module
 
     /// <summary>
     /// Relaxed forward (SGNAS Eq. 2 inside the block): sub-block j outputs Σ_k m[j,k] · DW_{j,k}(x_j), with skip
-    /// contributing zero; the shadow BNs are mixed by the probability of each expansion rate implied by the skip
-    /// weights under forced sampling, p(e) = Π_{j&lt;e}(1 − m_skip[j]) · m_skip[e] (and Π_j(1 − m_skip[j]) for e_max).
+    /// contributing zero; the shadow BNs are mixed by p(e), the probability that e sub-blocks are active when
+    /// sub-block j is active with probability 1 − m_skip[j]. The expansion rate is the number of non-skip sub-blocks,
+    /// as in Eq. 9's skip fraction and in the generator's decoding, so all three agree for one-hot weights.
     /// </summary>
     /// <param name="x">Input [N, c_in, H, W].</param>
     /// <param name="m">Weights of this layer, [e_max, options] (options = kernels then skip).</param>
@@ -152,19 +153,29 @@ public sealed class UnifiedBlock : nn.Module
         return _g.HasResidual ? y + x : y;
     }
 
-    /// <summary>p(e) for e = minExpansion..maxExpansion from per-sub-block skip weights (forced sampling).</summary>
+    /// <summary>
+    /// p(e) for e = minExpansion..maxExpansion: the distribution of the number of active sub-blocks (Poisson
+    /// binomial over 1 − m_skip[j]), built by the recurrence P_j(n) = P_{j−1}(n)·m_skip[j] + P_{j−1}(n−1)·(1 − m_skip[j]).
+    /// Differentiable in the skip weights.
+    /// </summary>
     public static Tensor RateProbabilities(Tensor skip, int minExpansion, int maxExpansion)
     {
-        var probs = new List<Tensor>();
-        Tensor alive = torch.ones(1, dtype: skip.dtype, device: skip.device).squeeze();
-        // Sub-blocks below minExpansion never skip: the chain starts alive at minExpansion.
-        for (int e = minExpansion; e < maxExpansion; e++)
+        int s = (int)skip.shape[0];
+        var zero = torch.zeros(1, dtype: skip.dtype, device: skip.device).squeeze();
+        var dist = new List<Tensor> { torch.ones(1, dtype: skip.dtype, device: skip.device).squeeze() };
+        for (int j = 0; j < s; j++)
         {
-            probs.Add(alive * skip[e]);
-            alive = alive * (1 - skip[e]);
+            var active = 1 - skip[j];
+            var next = new List<Tensor>(dist.Count + 1);
+            for (int n = 0; n <= dist.Count; n++)
+            {
+                var stay = n < dist.Count ? dist[n] * skip[j] : zero;
+                var grow = n > 0 ? dist[n - 1] * active : zero;
+                next.Add(stay + grow);
+            }
+            dist = next;
         }
-        probs.Add(alive);
-        return torch.stack(probs);
+        return torch.stack(dist.Skip(minExpansion).Take(maxExpansion - minExpansion + 1).ToArray());
     }
 
     /// <summary>Number of parameters of this block.</summary>

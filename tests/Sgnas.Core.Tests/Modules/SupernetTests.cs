@@ -36,13 +36,16 @@ public class SupernetTests
     }
 
     [Fact]
-    public void RateProbabilitiesFollowForcedSampling()
+    public void RateProbabilitiesCountActiveSubBlocks()
     {
-        // skip weights per sub-block (first two never skip)
+        // skip weights per sub-block (first two never skip): active = 1, 1, ½, ½, 1, 0
         using var skip = tensor(new float[] { 0, 0, 0.5f, 0.5f, 0f, 1f });
         var p = UnifiedBlock.RateProbabilities(skip, 2, 6).data<float>().ToArray();
-        // e=2: 0.5; e=3: 0.5*0.5; e=4: 0.25*0; e=5: 0.25*1; e=6: 0
-        Assert.Equal(new[] { 0.5f, 0.25f, 0f, 0.25f, 0f }, p);
+        // count = 3 + Binomial(2, ½): e=3 ¼, e=4 ½, e=5 ¼
+        Assert.Equal(new[] { 0f, 0.25f, 0.5f, 0.25f, 0f }, p);
+        // one-hot: exactly the number of non-skip sub-blocks, wherever the skips are
+        using var oneHot = tensor(new float[] { 0, 0, 1, 0, 1, 0 });
+        Assert.Equal(new[] { 0f, 0f, 1f, 0f, 0f }, UnifiedBlock.RateProbabilities(oneHot, 2, 6).data<float>().ToArray());
     }
 
     [Fact]
