@@ -42,7 +42,7 @@ public sealed class SgnasSearchIntegrationTests(ITestOutputHelper log) : IDispos
             Supernet = new SupernetTrainerOptions { Epochs = 1, BatchSize = 64 },
             Generator = new GeneratorOptions { Epochs = 1, BatchSize = 32, EvaluationTargets = 4, PriorBuckets = 4, EvaluationBatches = 1 },
             MaxGeneratorImages = 96,
-            Retrain = new RetrainOptions { Epochs = 2, BatchSize = 64, WarmupEpochs = 0.5 },
+            Retrain = new RetrainOptions { Epochs = 4, BatchSize = 64, Optimizer = RetrainOptimizer.Sgd },
             TestData = test,
             Progress = new Progress<TrainingProgress>(p => { lock (progress) progress.Add(p); }),
         };
