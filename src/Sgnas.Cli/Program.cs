@@ -13,6 +13,7 @@ var commands = new ICommand[]
     new RetrainCommand(),
     new ExportCommand(),
     new BenchCommand(),
+    new DemoCommand(),
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")

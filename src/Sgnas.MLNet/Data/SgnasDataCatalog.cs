@@ -94,6 +94,29 @@ public static class SgnasDataCatalog
     }
 
     /// <summary>
+    /// Loads whatever <paramref name="path"/> holds, as the CLI's <c>--data PATH</c> does: an IDX folder, a CIFAR
+    /// binary folder, or an image-folder tree (resized to the preset's input size and channels); null loads Fashion-MNIST.
+    /// </summary>
+    /// <param name="catalog">The data catalog.</param>
+    /// <param name="path">Data folder, or null for Fashion-MNIST.</param>
+    /// <param name="split">Train or test part (image folders: a <c>train</c>/<c>test</c> sub-folder when present).</param>
+    /// <param name="preset">For image folders: the input size and channels to resize to.</param>
+    public static IDataView LoadFromPath(this DataOperationsCatalog catalog, string? path, DatasetSplit split, SearchSpace.SearchSpacePreset preset)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        if (path is null) return catalog.LoadFromFashionMnist(split);
+        return DatasetLoader.Detect(path) switch
+        {
+            DatasetFormat.Idx => catalog.LoadFromIdx(path, split),
+            DatasetFormat.Cifar10 or DatasetFormat.Cifar100 => catalog.LoadFromCifarBinary(path, split),
+            _ => catalog.LoadFromImageFolder(new ImageFolderLoaderOptions
+            {
+                Root = path, Width = preset.InputSize, Height = preset.InputSize, Grayscale = preset.InputChannels == 1, Split = split,
+            }),
+        };
+    }
+
+    /// <summary>
     /// Reads a view with a UInt32 key label and a known-size Single vector of raw pixels (values in [0, 255],
     /// CHW order) into memory as an <see cref="ImageDataset"/> for the trainers.
     /// </summary>
