@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-dotnet build src/Sgnas.Cli -c Release --no-restore --verbosity quiet -nologo
+dotnet build src/Sgnas.Cli -c Release --no-restore --verbosity quiet -nologo 1>&2
 exec dotnet src/Sgnas.Cli/bin/Release/net10.0/sgnas.dll demo "$@"
