@@ -7,6 +7,8 @@ var commands = new ICommand[]
 {
     new InfoCommand(),
     new FlopsCommand(),
+    new SearchCommand(),
+    new CompareCommand(),
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")

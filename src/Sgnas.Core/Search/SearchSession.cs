@@ -1,0 +1,157 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Sgnas.Data;
+using Sgnas.IO;
+using Sgnas.Modules;
+using static TorchSharp.torch;
+
+namespace Sgnas.Search;
+
+/// <summary>
+/// The data split a supernet was trained with, read defensively from the <c>options</c> object of
+/// <c>supernet.json</c>: <c>validationFraction</c> (default 0.1), <c>seed</c> (default 0), <c>dataset</c> (path;
+/// null = Fashion-MNIST) and <c>stratified</c> (default true, as <see cref="DataSplit"/>). Candidates must be scored
+/// on images the supernet never trained on, so the search reuses exactly that held-out part.
+/// </summary>
+/// <param name="ValidationFraction">Share of the training set held out for validation.</param>
+/// <param name="Seed">Seed of the split.</param>
+/// <param name="DatasetPath">Dataset path, or null for Fashion-MNIST.</param>
+/// <param name="Stratified">Split within each class.</param>
+public sealed record SupernetDataSplit(double ValidationFraction, int Seed, string? DatasetPath, bool Stratified)
+{
+    /// <summary>Default held-out share when the metadata does not say.</summary>
+    public const double DefaultValidationFraction = 0.1;
+
+    /// <summary>Reads the split from a checkpoint's options; missing or malformed fields take the defaults.</summary>
+    public static SupernetDataSplit FromOptions(JsonNode? options)
+    {
+        var o = options as JsonObject;
+        double fraction = Number(o, "validationFraction") is double f && f > 0 && f < 1 ? f : DefaultValidationFraction;
+        int seed = Number(o, "seed") is double s && s == Math.Floor(s) && Math.Abs(s) <= int.MaxValue ? (int)s : 0;
+        string? dataset = Text(o, "dataset") ?? Text(o, "datasetPath") ?? Text(o, "data");
+        bool stratified = Get(o, "stratified") is JsonValue v && v.TryGetValue(out bool b) ? b : true;
+        return new SupernetDataSplit(fraction, seed, string.IsNullOrWhiteSpace(dataset) ? null : dataset, stratified);
+    }
+
+    private static JsonNode? Get(JsonObject? o, string name) =>
+        o?.FirstOrDefault(kv => string.Equals(kv.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
+
+    private static double? Number(JsonObject? o, string name)
+    {
+        if (Get(o, name) is not JsonValue v) return null;
+        if (v.TryGetValue(out double d)) return d;
+        if (v.TryGetValue(out string? s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out d)) return d;
+        return null;
+    }
+
+    private static string? Text(JsonObject? o, string name) => Get(o, name) is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+}
+
+/// <summary>Options of a <see cref="SearchSession"/>.</summary>
+public sealed record SearchSessionOptions
+{
+    /// <summary>Evaluation protocol shared by every strategy.</summary>
+    public CandidateEvaluatorOptions Evaluation { get; init; } = new();
+
+    /// <summary>Dataset to read instead of the one named in supernet.json (null: as trained).</summary>
+    public string? DatasetPath { get; init; }
+}
+
+/// <summary>
+/// A trained supernet from a run folder with its evaluation data, ready for searching: loads the weights, the
+/// training set and the supernet's own train/validation split, and builds the shared <see cref="CandidateEvaluator"/>.
+/// </summary>
+public sealed class SearchSession : IDisposable
+{
+    private SearchSession(RunFolder run, Supernet net, CandidateEvaluator evaluator, SupernetDataSplit split)
+    {
+        Run = run; Supernet = net; Evaluator = evaluator; Split = split;
+    }
+
+    /// <summary>The run folder.</summary>
+    public RunFolder Run { get; }
+
+    /// <summary>The loaded supernet (eval mode).</summary>
+    public Supernet Supernet { get; }
+
+    /// <summary>The evaluator every strategy of this session scores with.</summary>
+    public CandidateEvaluator Evaluator { get; }
+
+    /// <summary>The split used.</summary>
+    public SupernetDataSplit Split { get; }
+
+    /// <summary>Opens <paramref name="runDir"/> on <paramref name="device"/>.</summary>
+    /// <exception cref="FileNotFoundException">No trained supernet in the folder, or the dataset is missing.</exception>
+    public static SearchSession Open(string runDir, Device device, SearchSessionOptions? options = null)
+    {
+        options ??= new SearchSessionOptions();
+        options.Evaluation.Validate();
+        var run = new RunFolder(runDir);
+        var (net, info) = SupernetCheckpoint.Load(run, device);
+        try
+        {
+            var split = SupernetDataSplit.FromOptions(info.Options);
+            if (options.DatasetPath != null) split = split with { DatasetPath = options.DatasetPath };
+            var data = DatasetLoader.Load(split.DatasetPath, DatasetSplit.Train);
+            var p = net.Preset;
+            if (data.Channels != p.InputChannels || data.Height != p.InputSize || data.Width != p.InputSize || data.ClassCount != p.NumClasses)
+                throw new InvalidDataException(
+                    $"dataset {split.DatasetPath ?? "Fashion-MNIST"} has {data.Channels}×{data.Height}×{data.Width} images of {data.ClassCount} classes; " +
+                    $"the supernet in {run.SupernetMeta} (preset '{p.Name}') expects {p.InputChannels}×{p.InputSize}×{p.InputSize} and {p.NumClasses} classes.");
+            var indices = DataSplit.TrainValidation(data, split.ValidationFraction, split.Seed, split.Stratified);
+            var norm = new ChannelNormalization(p.Mean.ToArray(), p.Std.ToArray());
+            var evalData = EvaluationData.Create(data, indices.Train, indices.Validation, norm, options.Evaluation, device);
+            return new SearchSession(run, net, new CandidateEvaluator(net, evalData), split);
+        }
+        catch
+        {
+            net.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Random search on this session's evaluator.</summary>
+    public ISearchStrategy RandomSearch(RandomSearchOptions? options = null) => TunerSearchStrategy.Random(Evaluator, options);
+
+    /// <summary>Evolutionary search on this session's evaluator.</summary>
+    public ISearchStrategy EvolutionSearch(EvolutionSearchOptions? options = null) => TunerSearchStrategy.Evolution(Evaluator, options);
+
+    /// <summary>Names accepted by <see cref="CreateStrategy"/> for the baselines.</summary>
+    public static IReadOnlyList<string> BaselineNames { get; } = new[] { "random", "evolution" };
+
+    /// <summary>The baseline strategy named <paramref name="name"/> ("random" or "evolution").</summary>
+    /// <exception cref="ArgumentException">Unknown name.</exception>
+    public ISearchStrategy CreateStrategy(string name, RandomSearchOptions? random = null, EvolutionSearchOptions? evolution = null) =>
+        name.ToLowerInvariant() switch
+        {
+            "random" => RandomSearch(random),
+            "evolution" => EvolutionSearch(evolution),
+            _ => throw new ArgumentException($"unknown search strategy '{name}'; use {string.Join(" or ", BaselineNames)}.", nameof(name)),
+        };
+
+    /// <summary>True if the run folder holds a trained generator.</summary>
+    public bool HasGenerator => File.Exists(Run.GeneratorMeta) && File.Exists(Run.GeneratorWeights);
+
+    /// <summary>
+    /// The generator's training time in seconds from <c>generator.json</c> (field <c>trainingSeconds</c>), or 0 when
+    /// absent or unreadable.
+    /// </summary>
+    public double GeneratorTrainingSeconds()
+    {
+        if (!File.Exists(Run.GeneratorMeta)) return 0;
+        try
+        {
+            var node = JsonNode.Parse(File.ReadAllText(Run.GeneratorMeta)) as JsonObject;
+            var v = node?.FirstOrDefault(kv => string.Equals(kv.Key, "trainingSeconds", StringComparison.OrdinalIgnoreCase)).Value as JsonValue;
+            return v != null && v.TryGetValue(out double s) && s >= 0 ? s : 0;
+        }
+        catch (System.Text.Json.JsonException) { return 0; }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Evaluator.Dispose();
+        Supernet.Dispose();
+    }
+}
