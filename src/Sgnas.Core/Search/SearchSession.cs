@@ -9,18 +9,23 @@ namespace Sgnas.Search;
 
 /// <summary>
 /// The data split a supernet was trained with, read defensively from the <c>options</c> object of
-/// <c>supernet.json</c>: <c>validationFraction</c> (default 0.1), <c>seed</c> (default 0), <c>dataset</c> (path;
-/// null = Fashion-MNIST) and <c>stratified</c> (default true, as <see cref="DataSplit"/>). Candidates must be scored
-/// on images the supernet never trained on, so the search reuses exactly that held-out part.
+/// <c>supernet.json</c> (the serialized trainer options): <c>validationFraction</c> (default 0.1), <c>seed</c>
+/// (default 0), <c>maxTrainImages</c> (default all), and <c>dataset</c> (path; null = Fashion-MNIST). Candidates
+/// must be scored on images the supernet never trained on, so the search rebuilds exactly the trainer's held-out
+/// part (<see cref="Indices"/>).
 /// </summary>
-/// <param name="ValidationFraction">Share of the training set held out for validation.</param>
-/// <param name="Seed">Seed of the split.</param>
+/// <param name="ValidationFraction">Share of the (optionally subsampled) training set held out for validation.</param>
+/// <param name="Seed">The trainer's seed.</param>
+/// <param name="MaxTrainImages">Size of the seeded subsample the trainer drew first, or null for all images.</param>
 /// <param name="DatasetPath">Dataset path, or null for Fashion-MNIST.</param>
-/// <param name="Stratified">Split within each class.</param>
-public sealed record SupernetDataSplit(double ValidationFraction, int Seed, string? DatasetPath, bool Stratified)
+public sealed record SupernetDataSplit(double ValidationFraction, int Seed, int? MaxTrainImages, string? DatasetPath)
 {
     /// <summary>Default held-out share when the metadata does not say.</summary>
     public const double DefaultValidationFraction = 0.1;
+
+    // SeedMix streams of the supernet trainer's data plan (SupernetTrainer: StreamSubset, StreamSplit); the split
+    // must be reproduced bit for bit, so these follow the trainer.
+    private const int StreamSubset = 101, StreamSplit = 102;
 
     /// <summary>Reads the split from a checkpoint's options; missing or malformed fields take the defaults.</summary>
     public static SupernetDataSplit FromOptions(JsonNode? options)
@@ -28,9 +33,24 @@ public sealed record SupernetDataSplit(double ValidationFraction, int Seed, stri
         var o = options as JsonObject;
         double fraction = Number(o, "validationFraction") is double f && f > 0 && f < 1 ? f : DefaultValidationFraction;
         int seed = Number(o, "seed") is double s && s == Math.Floor(s) && Math.Abs(s) <= int.MaxValue ? (int)s : 0;
-        string? dataset = Text(o, "dataset") ?? Text(o, "datasetPath") ?? Text(o, "data");
-        bool stratified = Get(o, "stratified") is JsonValue v && v.TryGetValue(out bool b) ? b : true;
-        return new SupernetDataSplit(fraction, seed, string.IsNullOrWhiteSpace(dataset) ? null : dataset, stratified);
+        int? max = Number(o, "maxTrainImages") is double m && m >= 1 && m == Math.Floor(m) && m <= int.MaxValue ? (int)m : null;
+        string? dataset = Text(o, "dataset") ?? Text(o, "datasetPath");
+        return new SupernetDataSplit(fraction, seed, max, string.IsNullOrWhiteSpace(dataset) ? null : dataset);
+    }
+
+    /// <summary>
+    /// The trainer's train and validation indices into <paramref name="data"/>: an optional seeded subsample of
+    /// <see cref="MaxTrainImages"/> images, then a stratified split of it (as <c>SupernetTrainer</c> does).
+    /// </summary>
+    public TrainValidationIndices Indices(ImageDataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        int[] pool = Enumerable.Range(0, data.Count).ToArray();
+        if (MaxTrainImages is int max && max < data.Count)
+            pool = DataSplit.Permutation(data.Count, new Random(SeedMix.Mix(Seed, 0, StreamSubset))).Take(max).Order().ToArray();
+        var labels = pool.Select(i => data.Labels[i]).ToArray();
+        var split = DataSplit.TrainValidation(pool.Length, ValidationFraction, SeedMix.Mix(Seed, 0, StreamSplit), labels);
+        return new TrainValidationIndices(split.Train.Select(i => pool[i]).ToArray(), split.Validation.Select(i => pool[i]).ToArray());
     }
 
     private static JsonNode? Get(JsonObject? o, string name) =>
@@ -98,7 +118,7 @@ public sealed class SearchSession : IDisposable
                 throw new InvalidDataException(
                     $"dataset {split.DatasetPath ?? "Fashion-MNIST"} has {data.Channels}×{data.Height}×{data.Width} images of {data.ClassCount} classes; " +
                     $"the supernet in {run.SupernetMeta} (preset '{p.Name}') expects {p.InputChannels}×{p.InputSize}×{p.InputSize} and {p.NumClasses} classes.");
-            var indices = DataSplit.TrainValidation(data, split.ValidationFraction, split.Seed, split.Stratified);
+            var indices = split.Indices(data);
             var norm = new ChannelNormalization(p.Mean.ToArray(), p.Std.ToArray());
             var evalData = EvaluationData.Create(data, indices.Train, indices.Validation, norm, options.Evaluation, device);
             return new SearchSession(run, net, new CandidateEvaluator(net, evalData), split);
