@@ -128,7 +128,7 @@ public static class IdxReader
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"IDX file '{path}' not found.", path);
         bool gz = IsGzip(path);
-        using var file = File.OpenRead(path);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
         using Stream s = gz ? new GZipStream(file, CompressionMode.Decompress) : file;
         // For gzip files, offsets below are in the decompressed stream.
         string where = gz ? " (offsets in the decompressed data)" : "";

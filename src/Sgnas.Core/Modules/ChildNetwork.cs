@@ -119,10 +119,16 @@ public sealed class ChildNetwork : nn.Module<Tensor, Tensor>
     public ChildNetworkOptions Options { get; }
 
     /// <summary>Builds <paramref name="arch"/> of <paramref name="preset"/>; validates the architecture first.</summary>
-    public ChildNetwork(SearchSpacePreset preset, Architecture arch, ChildNetworkOptions? options = null) : base(nameof(ChildNetwork))
+    /// <param name="preset">The search space.</param>
+    /// <param name="arch">The architecture.</param>
+    /// <param name="options">SE, activation, dropout.</param>
+    /// <param name="canonicalize">Sort each layer's kernels (the same network); false keeps the given group order,
+    /// which weight inheritance from a supernet needs.</param>
+    public ChildNetwork(SearchSpacePreset preset, Architecture arch, ChildNetworkOptions? options = null, bool canonicalize = true)
+        : base(nameof(ChildNetwork))
     {
         arch.Validate(preset);
-        Preset = preset; Architecture = arch.Canonical(); Options = options ?? new ChildNetworkOptions();
+        Preset = preset; Architecture = canonicalize ? arch.Canonical() : arch; Options = options ?? new ChildNetworkOptions();
         stem = new Stem(preset, Options.Activation);
         blocks = new ModuleList<ChildBlock>();
         var geo = preset.Geometry();

@@ -29,6 +29,11 @@ public sealed class Supernet : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>The fixed stem.</summary>
+    public Stem StemModule => stem;
+    /// <summary>The fixed head.</summary>
+    public Head HeadModule => head;
+
     /// <summary>The unified blocks in order.</summary>
     public IReadOnlyList<UnifiedBlock> Blocks => blocks.ToList();
 

@@ -50,6 +50,12 @@ public sealed class UnifiedBlock : nn.Module
     /// <summary>Shapes of this block.</summary>
     public LayerGeometry Geometry => _g;
 
+    /// <summary>The expanding conv (e_max·c_in outputs) and its BN.</summary>
+    public (Conv2d Conv, BatchNorm2d Bn) ExpandConvBn => (expand, expand_bn);
+
+    /// <summary>The projecting conv (e_max·c_in inputs).</summary>
+    public Conv2d ProjectConv => project;
+
     /// <summary>The shadow BNs of this block.</summary>
     public ShadowBatchNorm ShadowBN => sbn;
 

@@ -91,3 +91,31 @@ public class SupernetTests
         Assert.False(net.Blocks[0].ShadowBN.For(4).running_mean!.allclose(bn4, 0, 0));
     }
 }
+
+public class SubnetExtractionTests
+{
+    [Fact]
+    public void ExtractedChildComputesTheSupernetPath()
+    {
+        torch.manual_seed(3);
+        var p = new SearchSpacePreset
+        {
+            Name = "tiny", InputChannels = 1, InputSize = 8, NumClasses = 3, StemChannels = 4, StemStride = 1,
+            FirstBlockChannels = 4, Layers = new[] { new LayerSpec(4, 1), new LayerSpec(6, 2) }, HeadChannels = 8,
+        };
+        using var net = new Supernet(p);
+        var s = new ArchitectureSampler(p, 9);
+        net.train();
+        using (no_grad()) for (int i = 0; i < 6; i++) net.Forward(randn(8, 1, 8, 8), s.Sample(canonical: false));
+        net.eval();
+        using var x = randn(4, 1, 8, 8);
+        for (int n = 0; n < 4; n++)
+        {
+            var a = s.Sample(canonical: false); // non-canonical: group order must follow the sub-blocks
+            using var child = SubnetExtraction.Extract(net, a);
+            using var expected = net.Forward(x, a);
+            using var actual = child.call(x);
+            Assert.True(expected.allclose(actual, rtol: 1e-4, atol: 1e-5), $"arch {a}");
+        }
+    }
+}
