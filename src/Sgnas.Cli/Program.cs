@@ -7,6 +7,8 @@ var commands = new ICommand[]
 {
     new InfoCommand(),
     new FlopsCommand(),
+    new TrainGeneratorCommand(),
+    new GenerateCommand(),
     new SearchCommand(),
     new CompareCommand(),
 };

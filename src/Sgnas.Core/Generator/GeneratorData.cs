@@ -1,0 +1,64 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Sgnas.Data;
+
+namespace Sgnas.Generator;
+
+/// <summary>
+/// The validation images a generator trains on: the same held-out part the supernet was validated with, so the
+/// generator never scores architectures on images the supernet weights were fitted to (paper appendix A.3 trains
+/// G on the held-out validation split).
+/// </summary>
+public static class GeneratorData
+{
+    // Stream numbers of the supernet trainer's data plan (SeedMix.Mix(seed, 0, stream)): subset, then split.
+    private const int StreamSubset = 101, StreamSplit = 102;
+
+    /// <summary>
+    /// Reproduces the supernet trainer's validation split from its options as stored in <c>supernet.json</c>
+    /// (<c>Options</c>; read defensively: a missing node or field takes the trainer's default, validationFraction
+    /// 0.1, seed 0, maxTrainImages none): an optional seeded subset of <c>maxTrainImages</c>, then a stratified
+    /// split of <c>validationFraction</c>. <paramref name="maxImages"/> keeps the first N of the validation indices
+    /// (in the split's ascending order), for short runs.
+    /// </summary>
+    public static int[] ValidationIndices(ImageDataset data, JsonNode? supernetOptions, int? maxImages = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        double fraction = Read(supernetOptions, "validationFraction", 0.1);
+        int seed = (int)Read(supernetOptions, "seed", 0);
+        double maxTrain = Read(supernetOptions, "maxTrainImages", double.NaN);
+        int[] pool = Enumerable.Range(0, data.Count).ToArray();
+        if (double.IsFinite(maxTrain) && maxTrain < data.Count)
+            pool = DataSplit.Permutation(data.Count, new Random(SeedMix.Mix(seed, 0, StreamSubset))).Take((int)maxTrain).Order().ToArray();
+        var labels = pool.Select(i => data.Labels[i]).ToArray();
+        var split = DataSplit.TrainValidation(pool.Length, fraction, SeedMix.Mix(seed, 0, StreamSplit), labels);
+        var val = split.Validation.Select(i => pool[i]).ToArray();
+        if (maxImages is int m)
+        {
+            if (m < 1) throw new ArgumentOutOfRangeException(nameof(maxImages), m, "max validation images must be at least 1.");
+            val = val.Take(m).ToArray();
+        }
+        return val;
+    }
+
+    /// <summary>The data path recorded in the supernet options (<c>dataPath</c> or <c>data</c>), or null.</summary>
+    public static string? DataPath(JsonNode? supernetOptions)
+    {
+        foreach (var key in new[] { "dataPath", "data", "dataset" })
+            if (supernetOptions is JsonObject o && o[key] is JsonValue v && v.TryGetValue<string>(out var s) && !string.IsNullOrWhiteSpace(s))
+                return s;
+        return null;
+    }
+
+    private static double Read(JsonNode? node, string key, double fallback)
+    {
+        if (node is not JsonObject o || o[key] is not JsonValue v) return fallback;
+        try
+        {
+            if (v.TryGetValue<double>(out var d)) return d;
+            if (v.TryGetValue<string>(out var s) && double.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out d)) return d;
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or JsonException) { }
+        return fallback;
+    }
+}

@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using Sgnas.Cost;
+using Sgnas.Data;
+using Sgnas.Modules;
+using Sgnas.SearchSpace;
+using Sgnas.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Sgnas.Generator;
+
+/// <summary>
+/// Trains the architecture generator on a frozen supernet (SGNAS Algorithm 1, paper section 3.2.3 and appendix A.3;
+/// DESIGN.md sections 4-5). Per step: a validation batch (X, y); a target C ~ U[C_low, C_high]; the prior B nearest
+/// to C; α = G(B, c) with c the normalised target; m = Gumbel-softmax(α, τ) (Eq. 2); loss = CE(supernet(X; m), y) +
+/// λ·L_C(Cost(m), C) (Eq. 9, 10); Adam on G only. τ starts at 5.0 and decays ×0.95 per epoch.
+/// After each epoch: targets evenly spread over the interval → discrete architectures in one pass → Kendall τ,
+/// Pearson, mean absolute relative error, the summed L_C (the best generator by this sum is kept, as the reference
+/// code does), and the supernet top-1 of the middle target's architecture on a few validation batches.
+/// </summary>
+public sealed class GeneratorTrainer
+{
+    private readonly Supernet _supernet;
+    private readonly GeneratorOptions _options;
+    private readonly Device _device;
+
+    /// <summary>Creates a trainer for an already trained <paramref name="supernet"/> (already on <paramref name="device"/>).</summary>
+    public GeneratorTrainer(Supernet supernet, GeneratorOptions? options, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(supernet);
+        ArgumentNullException.ThrowIfNull(device);
+        _supernet = supernet; _options = options ?? new GeneratorOptions(); _device = device;
+        _options.Validate();
+    }
+
+    /// <summary>
+    /// Runs generator training on the validation images <paramref name="validationIndices"/> of <paramref name="data"/>
+    /// and returns the best generator (by evaluation constraint loss) with its pool and history.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The loss became NaN or infinite.</exception>
+    public ArchitectureGeneratorModel Train(ImageDataset data, int[] validationIndices, ChannelNormalization normalization,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(validationIndices);
+        var preset = _supernet.Preset;
+        if (data.Channels != preset.InputChannels || data.Height != preset.InputSize || data.Width != preset.InputSize)
+            throw new ArgumentException($"images are {data.Channels}×{data.Height}×{data.Width}; preset '{preset.Name}' expects " +
+                                        $"{preset.InputChannels}×{preset.InputSize}×{preset.InputSize}.", nameof(data));
+        if (data.ClassCount > preset.NumClasses)
+            throw new ArgumentException($"the data has {data.ClassCount} classes; the supernet's head has {preset.NumClasses}.", nameof(data));
+        var o = _options;
+        var table = new FlopsLookupTable(preset);
+        var (min, max) = table.Range();
+        var (pLow, pHigh) = table.ConstraintInterval();
+        double low = o.ConstraintLowM ?? pLow, high = o.ConstraintHighM ?? pHigh;
+        if (!(high > low) || low < min - 1e-9 || high > max + 1e-9)
+            throw new ArgumentOutOfRangeException(nameof(GeneratorOptions.ConstraintLowM), $"{low}..{high}",
+                $"the constraint interval must be non-empty and inside the feasible range {min:F4}..{max:F4} M of preset '{preset.Name}'.");
+        double width = high - low, lambda = o.ResolveCostWeight(width), margin = o.ResolveMarginM(width);
+
+        var pool = PriorPool.Build(preset, low, high, o.PriorBuckets, o.Seed, o.PriorMaxTries);
+        var generator = ArchitectureGenerator.For(preset, o.ConstraintChannels, o.HiddenChannels, o.BodyLayers, o.Seed);
+        generator.to(_device);
+        var history = new List<GeneratorEpochMetrics>();
+        var model = new ArchitectureGeneratorModel(preset, generator, pool, low, high, o, o.InitialTemperature, history, _device);
+
+        // Freeze the supernet: eval mode (BN uses and keeps its running statistics) and no parameter gradients.
+        var frozen = _supernet.parameters().Select(p => (p, p.requires_grad)).ToList();
+        bool wasTraining = _supernet.training;
+        _supernet.eval();
+        foreach (var (p, _) in frozen) p.requires_grad = false;
+
+        var batches = new MiniBatchIterator(data, o.BatchSize, normalization, o.Seed, validationIndices, shuffle: true, device: _device);
+        var evalBatches = new MiniBatchIterator(data, o.BatchSize, normalization, o.Seed, validationIndices, shuffle: false, device: _device);
+        var optimizer = optim.Adam(generator.parameters(), o.LearningRate, o.Beta1, o.Beta2, weight_decay: o.WeightDecay);
+        var targetRandom = new Random(SeedMix.Mix(o.Seed, 7, 0));
+        var noise = new torch.Generator((ulong)SeedMix.Mix(o.Seed, 7, 1));
+        using var mask = GumbelSoftmax.Mask(preset, _device);
+        Dictionary<string, Tensor>? best = null;
+        double bestLoss = double.PositiveInfinity, temperature = o.InitialTemperature;
+        try
+        {
+            for (int epoch = 0; epoch < o.Epochs; epoch++)
+            {
+                temperature = GumbelSoftmax.Temperature(epoch, o.InitialTemperature, o.TemperatureDecay);
+                var clock = Stopwatch.StartNew();
+                generator.train();
+                double sumLoss = 0, sumCe = 0, sumLc = 0;
+                int steps = 0, total = batches.BatchesPerEpoch;
+                foreach (var batch in batches.Epoch(epoch))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    using var scope = NewDisposeScope();
+                    using var b = batch;
+                    double target = low + targetRandom.NextDouble() * width;
+                    var prior = pool.PriorBatch(new[] { target }, _device);
+                    var c = tensor(new[] { (float)ConstraintNormalization.Normalize(target, low, high) }, device: _device);
+                    var alpha = generator.call(prior, c);
+                    var g = GumbelSoftmax.Noise(alpha.shape, noise, _device);
+                    var m = GumbelSoftmax.Relax(alpha, temperature, mask, g, o.HardGumbel);
+                    var cost = table.CostM(m);
+                    var logits = _supernet.ForwardRelaxed(b.Images, m[0]);
+                    var ce = F.cross_entropy(logits, b.Labels);
+                    var (loss, lc) = GeneratorLoss.Compute(ce, cost, tensor(new[] { (float)target }, device: _device), lambda, margin, o.OverBudgetPenalty);
+                    double lossV = loss.item<float>(), ceV = ce.item<float>(), lcV = lc.item<float>();
+                    if (!double.IsFinite(lossV))
+                        throw new InvalidOperationException(
+                            $"generator loss is {lossV} at epoch {epoch + 1}, step {steps + 1} (cross-entropy {ceV}, L_C {lcV}, λ {lambda:G4}, " +
+                            $"target {target:F4} M). Lower the learning rate or λ (--lambda), or check the supernet weights.");
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                    sumLoss += lossV; sumCe += ceV; sumLc += lcV; steps++;
+                    progress?.Report(new TrainingProgress("generator", epoch + 1, o.Epochs, steps, total, new Dictionary<string, double>
+                    {
+                        ["loss"] = sumLoss / steps, ["ce"] = sumCe / steps, ["lc"] = sumLc / steps, ["tau"] = temperature,
+                    }));
+                }
+
+                var metrics = Evaluate(model, table, margin, evalBatches) with
+                {
+                    Epoch = epoch + 1, Temperature = temperature, Loss = sumLoss / steps, CrossEntropy = sumCe / steps,
+                    ConstraintLoss = sumLc / steps, Seconds = clock.Elapsed.TotalSeconds,
+                };
+                history.Add(metrics);
+                if (metrics.EvalConstraintLoss < bestLoss || best is null)
+                {
+                    bestLoss = metrics.EvalConstraintLoss;
+                    if (best is not null) foreach (var t in best.Values) t.Dispose();
+                    best = generator.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+                }
+                progress?.Report(new TrainingProgress("generator", epoch + 1, o.Epochs, total, total, new Dictionary<string, double>
+                {
+                    ["loss"] = metrics.Loss, ["ce"] = metrics.CrossEntropy, ["lc"] = metrics.ConstraintLoss,
+                    ["kendall"] = metrics.KendallTau, ["pearson"] = metrics.Pearson, ["mare"] = metrics.MeanAbsRelError,
+                    ["evalLc"] = metrics.EvalConstraintLoss, ["top1Mid"] = metrics.MiddleTop1, ["tau"] = temperature,
+                }, EpochDone: true));
+            }
+            if (best is not null)
+            {
+                using var _ = no_grad();
+                generator.load_state_dict(best);
+            }
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        finally
+        {
+            if (best is not null) foreach (var t in best.Values) t.Dispose();
+            optimizer.Dispose();
+            noise.Dispose();
+            foreach (var (p, rg) in frozen) p.requires_grad = rg;
+            _supernet.train(wasTraining);
+        }
+        generator.eval();
+        return new ArchitectureGeneratorModel(preset, generator, pool, low, high, o, temperature, history, _device);
+    }
+
+    private GeneratorEpochMetrics Evaluate(ArchitectureGeneratorModel model, FlopsLookupTable table, double margin, MiniBatchIterator evalBatches)
+    {
+        var targets = ArchitectureGeneratorModel.EvenTargets(model.LowM, model.HighM, _options.EvaluationTargets);
+        var generated = model.Generate(targets);
+        var flops = generated.Select(g => g.FlopsM).ToArray();
+        double lcSum = 0;
+        for (int i = 0; i < targets.Length; i++) lcSum += ConstraintLoss.Value(flops[i], targets[i], margin, _options.OverBudgetPenalty);
+        double top1 = double.NaN;
+        if (_options.EvaluationBatches > 0)
+        {
+            var arch = model.Generate(new[] { (model.LowM + model.HighM) / 2 })[0].Architecture;
+            long correct = 0, seen = 0;
+            using var _ = no_grad();
+            foreach (var batch in evalBatches.Epoch(0).Take(_options.EvaluationBatches))
+            {
+                using var scope = NewDisposeScope();
+                using var b = batch;
+                var pred = _supernet.Forward(b.Images, arch).argmax(1);
+                correct += pred.eq(b.Labels).sum().item<long>();
+                seen += b.Count;
+            }
+            top1 = seen == 0 ? double.NaN : (double)correct / seen;
+        }
+        return new GeneratorEpochMetrics
+        {
+            KendallTau = Correlation.KendallTau(targets, flops),
+            Pearson = Correlation.Pearson(targets, flops),
+            MeanAbsRelError = Correlation.MeanAbsoluteRelativeError(targets, flops),
+            EvalConstraintLoss = lcSum,
+            MiddleTop1 = top1,
+            TargetsM = targets,
+            GeneratedM = flops,
+        };
+    }
+}
