@@ -16,6 +16,7 @@ public sealed class CompareCommand : ICommand
         "  --run DIR                  run folder with supernet.pt/json (required; generator used if generator.json exists)\n" +
         "  --flops a,b,c              FLOPs targets in M (required)\n" +
         "  --out DIR2                 output folder (default DIR/search/compare)\n" +
+        "  --hard-limit               let the generator repair architectures over their target (default: raw generation)\n" +
         "  --random-points N          random architectures scored for Fig. 6a (default 300)\n" +
         "  --evaluations N  --population N  --iterations N  --top-k N\n" +
         "  --recalibration-images N  --val-images N  --dataset PATH  --seed N  --device D\n" +
@@ -27,13 +28,14 @@ public sealed class CompareCommand : ICommand
         var targets = args.Doubles("flops") ?? throw new UsageException("--flops is required (comma-separated FLOPs targets in M).");
         string? outDir = args.String("out");
         int randomPoints = args.Int("random-points", 300, 0);
+        bool hardLimit = args.Flag("hard-limit");
         var o = SearchOptionsParser.Parse(args);
         var output = new Output(args.Flag("json"));
         args.RejectUnknown(Name);
 
         var device = DeviceSelector.Resolve(o.Device);
         using var session = SearchSession.Open(run, device, o.Session);
-        var strategies = SearchStrategies.ForComparison(session, o.Random, o.Evolution, output.Log);
+        var strategies = SearchStrategies.ForComparison(session, o.Random, o.Evolution, hardLimit, output.Log);
         output.Log($"comparing {string.Join(", ", strategies.Select(s => s.Name))} on {targets.Length} targets; " +
                    $"{session.Evaluator.Data.RecalibrationCount} recalibration / {session.Evaluator.Data.ValidationCount} validation images");
         var result = new ComparisonHarness(session.Evaluator, strategies)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Sgnas.Data;
+using Sgnas.Generator;
 using Sgnas.IO;
 using Sgnas.Modules;
 using static TorchSharp.torch;
@@ -83,10 +84,15 @@ public sealed record SearchSessionOptions
 /// </summary>
 public sealed class SearchSession : IDisposable
 {
-    private SearchSession(RunFolder run, Supernet net, CandidateEvaluator evaluator, SupernetDataSplit split)
+    private ArchitectureGeneratorModel? _generator;
+
+    private SearchSession(RunFolder run, Supernet net, CandidateEvaluator evaluator, SupernetDataSplit split, Device device)
     {
-        Run = run; Supernet = net; Evaluator = evaluator; Split = split;
+        Run = run; Supernet = net; Evaluator = evaluator; Split = split; Device = device;
     }
+
+    /// <summary>The device the supernet (and a loaded generator) runs on.</summary>
+    public Device Device { get; }
 
     /// <summary>The run folder.</summary>
     public RunFolder Run { get; }
@@ -121,7 +127,7 @@ public sealed class SearchSession : IDisposable
             var indices = split.Indices(data);
             var norm = new ChannelNormalization(p.Mean.ToArray(), p.Std.ToArray());
             var evalData = EvaluationData.Create(data, indices.Train, indices.Validation, norm, options.Evaluation, device);
-            return new SearchSession(run, net, new CandidateEvaluator(net, evalData), split);
+            return new SearchSession(run, net, new CandidateEvaluator(net, evalData), split, device);
         }
         catch
         {
@@ -153,24 +159,45 @@ public sealed class SearchSession : IDisposable
     public bool HasGenerator => File.Exists(Run.GeneratorMeta) && File.Exists(Run.GeneratorWeights);
 
     /// <summary>
-    /// The generator's training time in seconds from <c>generator.json</c> (field <c>trainingSeconds</c>), or 0 when
-    /// absent or unreadable.
+    /// The generator strategy of this run folder (the model is loaded once and disposed with the session); its
+    /// training time, counted once, is <see cref="GeneratorTrainingSeconds"/>.
     /// </summary>
-    public double GeneratorTrainingSeconds()
+    /// <param name="hardLimit">Repair generated architectures over their target until they fit.</param>
+    /// <exception cref="FileNotFoundException">No generator in the run folder.</exception>
+    public GeneratorSearchStrategy GeneratorSearch(bool hardLimit = false)
     {
-        if (!File.Exists(Run.GeneratorMeta)) return 0;
+        _generator ??= ArchitectureGeneratorModel.Load(Run, Device, Supernet.Preset);
+        return GeneratorSearchStrategy.FromModel(_generator, Evaluator, hardLimit, GeneratorTrainingSeconds());
+    }
+
+    /// <summary>
+    /// The generator's training time in seconds from <c>generator.json</c>: the field <c>trainingSeconds</c>, or
+    /// when absent the sum of the per-epoch <c>seconds</c> in its <c>history</c>; 0 when neither can be read.
+    /// </summary>
+    public double GeneratorTrainingSeconds() => ReadTrainingSeconds(Run.GeneratorMeta);
+
+    /// <summary>Training time in seconds recorded in a <c>generator.json</c> (see <see cref="GeneratorTrainingSeconds"/>).</summary>
+    public static double ReadTrainingSeconds(string generatorMetaPath)
+    {
+        if (!File.Exists(generatorMetaPath)) return 0;
         try
         {
-            var node = JsonNode.Parse(File.ReadAllText(Run.GeneratorMeta)) as JsonObject;
-            var v = node?.FirstOrDefault(kv => string.Equals(kv.Key, "trainingSeconds", StringComparison.OrdinalIgnoreCase)).Value as JsonValue;
-            return v != null && v.TryGetValue(out double s) && s >= 0 ? s : 0;
+            if (JsonNode.Parse(File.ReadAllText(generatorMetaPath)) is not JsonObject node) return 0;
+            if (Field(node, "trainingSeconds") is JsonValue v && v.TryGetValue(out double s) && s >= 0) return s;
+            if (Field(node, "history") is JsonArray history)
+                return history.OfType<JsonObject>().Sum(h => Field(h, "seconds") is JsonValue e && e.TryGetValue(out double x) && x >= 0 ? x : 0);
+            return 0;
         }
         catch (System.Text.Json.JsonException) { return 0; }
     }
 
+    private static JsonNode? Field(JsonObject o, string name) =>
+        o.FirstOrDefault(kv => string.Equals(kv.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
+
     /// <inheritdoc />
     public void Dispose()
     {
+        _generator?.Dispose();
         Evaluator.Dispose();
         Supernet.Dispose();
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Sgnas.Cost;
+using Sgnas.Generator;
 using Sgnas.SearchSpace;
 using Sgnas.Training;
 
@@ -147,6 +148,23 @@ public sealed class GeneratorSearchStrategy : ISearchStrategy
         _evaluator = evaluator ?? throw new ArgumentNullException(nameof(evaluator));
         SetupSeconds = trainingSeconds;
         Name = name;
+    }
+
+    /// <summary>
+    /// The strategy of a trained <see cref="ArchitectureGeneratorModel"/>: each search is one
+    /// <see cref="ArchitectureGeneratorModel.Generate"/> call (one forward pass) for the target.
+    /// </summary>
+    /// <param name="model">The trained generator (not disposed by the strategy).</param>
+    /// <param name="evaluator">Scores the generated architecture.</param>
+    /// <param name="hardLimit">Repair architectures over their target until they fit (see <c>HardLimit</c>).</param>
+    /// <param name="trainingSeconds">Generator training time, counted once.</param>
+    public static GeneratorSearchStrategy FromModel(ArchitectureGeneratorModel model, CandidateEvaluator evaluator, bool hardLimit = false, double trainingSeconds = 0)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(evaluator);
+        if (model.Preset.ToJson() != evaluator.Preset.ToJson())
+            throw new ArgumentException($"the generator was trained for preset '{model.Preset.Name}', the supernet uses '{evaluator.Preset.Name}' (or other settings).", nameof(model));
+        return new GeneratorSearchStrategy(targets => model.Generate(targets, hardLimit).Select(g => g.Architecture).ToArray(), evaluator, trainingSeconds);
     }
 
     /// <inheritdoc />
