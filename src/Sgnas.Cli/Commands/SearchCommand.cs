@@ -34,6 +34,7 @@ public sealed class SearchCommand : ICommand
         var o = SearchOptionsParser.Parse(args);
         var output = new Output(args.Flag("json"));
         args.RejectUnknown(Name);
+        SearchSession.ValidateStrategyName(strategy);
 
         var device = DeviceSelector.Resolve(o.Device);
         using var session = SearchSession.Open(run, device, o.Session);

@@ -120,10 +120,12 @@ public sealed class SearchSession : IDisposable
             if (options.DatasetPath != null) split = split with { DatasetPath = options.DatasetPath };
             var data = DatasetLoader.Load(split.DatasetPath, DatasetSplit.Train);
             var p = net.Preset;
-            if (data.Channels != p.InputChannels || data.Height != p.InputSize || data.Width != p.InputSize || data.ClassCount != p.NumClasses)
+            // IDX files carry no class count (the reader assumes at least 10), so labels are checked, not the count.
+            int maxLabel = data.Labels.Length == 0 ? -1 : data.Labels.Max();
+            if (data.Channels != p.InputChannels || data.Height != p.InputSize || data.Width != p.InputSize || maxLabel >= p.NumClasses)
                 throw new InvalidDataException(
-                    $"dataset {split.DatasetPath ?? "Fashion-MNIST"} has {data.Channels}×{data.Height}×{data.Width} images of {data.ClassCount} classes; " +
-                    $"the supernet in {run.SupernetMeta} (preset '{p.Name}') expects {p.InputChannels}×{p.InputSize}×{p.InputSize} and {p.NumClasses} classes.");
+                    $"dataset {split.DatasetPath ?? "Fashion-MNIST"} has {data.Channels}×{data.Height}×{data.Width} images with labels up to {maxLabel}; " +
+                    $"the supernet in {run.SupernetMeta} (preset '{p.Name}') expects {p.InputChannels}×{p.InputSize}×{p.InputSize} and labels below {p.NumClasses}.");
             var indices = split.Indices(data);
             var norm = new ChannelNormalization(p.Mean.ToArray(), p.Std.ToArray());
             var evalData = EvaluationData.Create(data, indices.Train, indices.Validation, norm, options.Evaluation, device);
@@ -144,6 +146,13 @@ public sealed class SearchSession : IDisposable
 
     /// <summary>Names accepted by <see cref="CreateStrategy"/> for the baselines.</summary>
     public static IReadOnlyList<string> BaselineNames { get; } = new[] { "random", "evolution" };
+
+    /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="name"/> is a baseline name (checked before loading anything).</summary>
+    public static void ValidateStrategyName(string name)
+    {
+        if (!BaselineNames.Contains(name.ToLowerInvariant()))
+            throw new ArgumentException($"unknown search strategy '{name}'; use {string.Join(" or ", BaselineNames)}.", nameof(name));
+    }
 
     /// <summary>The baseline strategy named <paramref name="name"/> ("random" or "evolution").</summary>
     /// <exception cref="ArgumentException">Unknown name.</exception>
