@@ -67,6 +67,11 @@ public sealed class ComparisonHarness
         if (targetsFlopsM.Count == 0) throw new ArgumentException("no FLOPs targets given.", nameof(targetsFlopsM));
         if (randomPoints < 0) throw new ArgumentOutOfRangeException(nameof(randomPoints), randomPoints, "must be ≥ 0.");
 
+        // One untimed evaluation first: the first forward passes of a process pay one-off costs (kernel selection,
+        // allocator growth) that would otherwise be charged to whichever strategy runs first.
+        _evaluator.Evaluate(Architecture.Largest(_evaluator.Preset), cancellationToken);
+        _evaluator.ClearCache();
+
         var results = new List<SearchResult>();
         foreach (var s in _strategies)
             foreach (var t in targetsFlopsM)

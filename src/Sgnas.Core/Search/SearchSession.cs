@@ -11,7 +11,7 @@ namespace Sgnas.Search;
 /// <summary>
 /// The data split a supernet was trained with, read defensively from the <c>options</c> object of
 /// <c>supernet.json</c> (the serialized trainer options): <c>validationFraction</c> (default 0.1), <c>seed</c>
-/// (default 0), <c>maxTrainImages</c> (default all), and <c>dataset</c> (path; null = Fashion-MNIST). Candidates
+/// (default 0), <c>maxTrainImages</c> (default all), and <c>dataPath</c> (also <c>dataset</c>, <c>data</c>; null = Fashion-MNIST). Candidates
 /// must be scored on images the supernet never trained on, so the search rebuilds exactly the trainer's held-out
 /// part (<see cref="Indices"/>).
 /// </summary>
@@ -35,7 +35,7 @@ public sealed record SupernetDataSplit(double ValidationFraction, int Seed, int?
         double fraction = Number(o, "validationFraction") is double f && f > 0 && f < 1 ? f : DefaultValidationFraction;
         int seed = Number(o, "seed") is double s && s == Math.Floor(s) && Math.Abs(s) <= int.MaxValue ? (int)s : 0;
         int? max = Number(o, "maxTrainImages") is double m && m >= 1 && m == Math.Floor(m) && m <= int.MaxValue ? (int)m : null;
-        string? dataset = Text(o, "dataset") ?? Text(o, "datasetPath");
+        string? dataset = Text(o, "dataPath") ?? Text(o, "dataset") ?? Text(o, "datasetPath") ?? Text(o, "data");
         return new SupernetDataSplit(fraction, seed, max, string.IsNullOrWhiteSpace(dataset) ? null : dataset);
     }
 
