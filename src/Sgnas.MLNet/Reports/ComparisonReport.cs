@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using ScottPlot;
+using SkiaSharp;
 using Sgnas.IO;
 using Sgnas.Search;
 
@@ -93,61 +93,51 @@ public static class ComparisonReport
     /// <summary>PNG of Fig. 6a: validation top-1 against FLOPs of the random sample (dots) and of each strategy's picks.</summary>
     public static byte[] Fig6a(ComparisonResult result, int width = 900, int height = 600)
     {
-        var plt = new Plot();
-        if (result.RandomPoints.Count > 0)
+        var chart = new PngChart
         {
-            var s = plt.Add.ScatterPoints(result.RandomPoints.Select(p => p.FlopsM).ToArray(), result.RandomPoints.Select(p => 100 * p.ValTop1).ToArray());
-            s.Color = Colors.SteelBlue.WithAlpha(0.6);
-            s.MarkerSize = 5;
-            s.LegendText = $"random architectures ({result.RandomPoints.Count})";
-        }
+            Title = $"Validation top-1 vs FLOPs ({result.Preset}, inherited weights + BN recalibration)",
+            XLabel = "FLOPs (M)",
+            YLabel = "validation top-1 (%)",
+        };
+        if (result.RandomPoints.Count > 0)
+            chart.Add(new ChartSeries($"random architectures ({result.RandomPoints.Count})",
+                result.RandomPoints.Select(p => p.FlopsM).ToArray(), result.RandomPoints.Select(p => 100 * p.ValTop1).ToArray(),
+                new SKColor(70, 130, 180, 150), ChartMarker.Circle, 5));
         int i = 0;
         foreach (var g in result.Results.GroupBy(r => r.Strategy))
         {
-            var s = plt.Add.ScatterPoints(g.Select(r => r.FlopsM).ToArray(), g.Select(r => 100 * r.ValTop1).ToArray());
-            s.MarkerShape = Shapes[i % Shapes.Length];
-            s.Color = Palette[i % Palette.Length];
-            s.MarkerSize = 12;
-            s.LegendText = g.Key;
+            chart.Add(new ChartSeries(g.Key, g.Select(r => r.FlopsM).ToArray(), g.Select(r => 100 * r.ValTop1).ToArray(),
+                Palette[i % Palette.Length], Shapes[i % Shapes.Length], 12));
             i++;
         }
-        plt.Title($"Validation top-1 vs FLOPs ({result.Preset}, inherited weights + BN recalibration)");
-        plt.XLabel("FLOPs (M)");
-        plt.YLabel("validation top-1 (%)");
-        plt.ShowLegend();
-        return plt.GetImageBytes(width, height, ImageFormat.Png);
+        return chart.ToPng(width, height);
     }
 
     /// <summary>PNG of Fig. 7a: FLOPs of each strategy's architecture against its target, with the line y = x.</summary>
     public static byte[] Fig7a(ComparisonResult result, int width = 700, int height = 600)
     {
-        var plt = new Plot();
-        var all = result.Results.SelectMany(r => new[] { r.TargetFlopsM, r.FlopsM }).ToArray();
-        double lo = all.Min(), hi = all.Max(), pad = Math.Max((hi - lo) * 0.05, 0.05);
-        var line = plt.Add.Line(lo - pad, lo - pad, hi + pad, hi + pad);
-        line.Color = Colors.Gray;
-        line.LinePattern = LinePattern.Dashed;
-        line.LegendText = "y = x";
+        var all = result.Results.SelectMany(r => new[] { r.TargetFlopsM, r.FlopsM }).DefaultIfEmpty(0).ToArray();
+        double lo = all.Min(), hi = all.Max();
+        var chart = new PngChart
+        {
+            Title = $"Target vs obtained FLOPs ({result.Preset})",
+            XLabel = "target FLOPs (M)",
+            YLabel = "FLOPs of the chosen architecture (M)",
+        };
+        chart.Add(new ChartSeries("y = x", new[] { lo, hi }, new[] { lo, hi }, SKColors.Gray, ChartMarker.None, 0, Connect: true, Dashed: true));
         int i = 0;
         foreach (var g in result.Results.GroupBy(r => r.Strategy))
         {
             var ordered = g.OrderBy(r => r.TargetFlopsM).ToArray();
-            var s = plt.Add.Scatter(ordered.Select(r => r.TargetFlopsM).ToArray(), ordered.Select(r => r.FlopsM).ToArray());
-            s.MarkerShape = Shapes[i % Shapes.Length];
-            s.Color = Palette[i % Palette.Length];
-            s.MarkerSize = 10;
-            s.LegendText = g.Key;
+            chart.Add(new ChartSeries(g.Key, ordered.Select(r => r.TargetFlopsM).ToArray(), ordered.Select(r => r.FlopsM).ToArray(),
+                Palette[i % Palette.Length], Shapes[i % Shapes.Length], 10, Connect: true));
             i++;
         }
-        plt.Title($"Target vs obtained FLOPs ({result.Preset})");
-        plt.XLabel("target FLOPs (M)");
-        plt.YLabel("FLOPs of the chosen architecture (M)");
-        plt.ShowLegend();
-        return plt.GetImageBytes(width, height, ImageFormat.Png);
+        return chart.ToPng(width, height);
     }
 
-    private static readonly MarkerShape[] Shapes = { MarkerShape.FilledSquare, MarkerShape.FilledTriangleUp, MarkerShape.FilledDiamond, MarkerShape.FilledCircle };
-    private static readonly Color[] Palette = { Colors.Red, Colors.DarkGreen, Colors.DarkOrange, Colors.Purple };
+    private static readonly ChartMarker[] Shapes = { ChartMarker.Square, ChartMarker.Triangle, ChartMarker.Diamond, ChartMarker.Circle };
+    private static readonly SKColor[] Palette = { new(220, 20, 20), new(0, 120, 0), new(255, 140, 0), new(128, 0, 128) };
 
     private static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 
