@@ -187,7 +187,12 @@ public sealed class PngChart
         double step = new[] { 1.0, 2, 5, 10 }.Select(m => m * mag).First(s => s >= raw);
         double start = Math.Floor(lo / step) * step;
         var t = new List<double>();
-        for (double v = start; v <= hi + step * 0.5; v += step) t.Add(Math.Round(v / step) * step);
+        for (int i = 0; i < 1000; i++)
+        {
+            double v = Math.Round(start / step + i) * step;
+            t.Add(v);
+            if (v >= hi - step * 1e-9) break;
+        }
         return t.ToArray();
     }
 

@@ -55,4 +55,12 @@ public class ComparisonReportTests
             if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void ChartTicksAreRoundAndCoverTheRange()
+    {
+        Assert.Equal(new[] { 0.0, 0.2, 0.4, 0.6, 0.8, 1.0 }, PngChart.Ticks(0.03, 0.97).Select(t => Math.Round(t, 9)));
+        Assert.Equal(new[] { 1.0, 2, 3, 4, 5, 6 }, PngChart.Ticks(1.4, 5.2));
+        Assert.Throws<ArgumentException>(() => new PngChart().Add(new ChartSeries("bad", new[] { 1.0 }, new[] { 1.0, 2.0 }, SkiaSharp.SKColors.Red)));
+    }
 }
