@@ -101,6 +101,7 @@ public sealed class TunerSearchStrategy : ISearchStrategy
         if (!_reuseCache) _evaluator.ClearCache();
         int before = _evaluator.Evaluations;
         var tuner = _createTuner(targetFlopsM);
+        string stage = $"{Name} <= {targetFlopsM.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} M";
         var trials = new List<Trial>(Trials);
         CandidateResult? best = null;
         for (int t = 1; t <= Trials; t++)
@@ -112,7 +113,7 @@ public sealed class TunerSearchStrategy : ISearchStrategy
             tuner.Update(r.Architecture, r.ValTop1);
             trials.Add(new Trial(t, r.Architecture, r.FlopsM, r.ValTop1, r.ValLoss, _evaluator.Evaluations > evaluationsBefore ? r.Seconds : 0));
             if (best is null || Better(r, best)) best = r;
-            progress?.Report(new TrainingProgress(Name, 1, 1, t, Trials,
+            progress?.Report(new TrainingProgress(stage, 1, 1, t, Trials,
                 new Dictionary<string, double> { ["top1"] = r.ValTop1, ["best_top1"] = best.ValTop1, ["best_flopsM"] = best.FlopsM },
                 EpochDone: t == Trials));
         }
@@ -184,7 +185,7 @@ public sealed class GeneratorSearchStrategy : ISearchStrategy
             throw new InvalidOperationException($"the generator returned {generated?.Length ?? 0} architectures for 1 target.");
         var r = _evaluator.Evaluate(generated[0], cancellationToken);
         var exact = FlopsCounter.Count(_evaluator.Preset, r.Architecture).FlopsM;
-        progress?.Report(new TrainingProgress(Name, 1, 1, 1, 1,
+        progress?.Report(new TrainingProgress($"{Name} <= {targetFlopsM.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} M", 1, 1, 1, 1,
             new Dictionary<string, double> { ["top1"] = r.ValTop1, ["flopsM"] = exact }, EpochDone: true));
         return new SearchResult(Name, targetFlopsM, r.Architecture, exact, r.ValTop1, r.ValLoss, clock.Elapsed.TotalSeconds, 1,
             new[] { new Trial(1, r.Architecture, r.FlopsM, r.ValTop1, r.ValLoss, r.Seconds) });
