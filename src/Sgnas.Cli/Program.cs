@@ -11,6 +11,8 @@ var commands = new ICommand[]
     new GenerateCommand(),
     new SearchCommand(),
     new CompareCommand(),
+    new RetrainCommand(),
+    new ExportCommand(),
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -50,7 +52,10 @@ catch (OperationCanceledException)
 catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or IOException
                               or InvalidDataException or UnauthorizedAccessException or NotSupportedException)
 {
-    Console.Error.WriteLine($"sgnas {command.Name}: {e.Message}");
+    // One line: .NET appends " (Parameter 'x')" and "Actual value was ..." to argument exceptions' messages.
+    string message = e.Message.Split('\n')[0];
+    if (e is ArgumentException { ParamName: { } param }) message = message.Replace($" (Parameter '{param}')", "");
+    Console.Error.WriteLine($"sgnas {command.Name}: {message}");
     if (Environment.GetEnvironmentVariable("SGNAS_DEBUG") == "1") Console.Error.WriteLine(e);
     return 1;
 }

@@ -10,7 +10,7 @@ namespace Sgnas.Data;
 public delegate Tensor BatchAugmentation(Tensor images, Random random);
 
 /// <summary>Standard augmentations as <see cref="BatchAugmentation"/> functions.</summary>
-public static class BatchAugmentations
+public static partial class BatchAugmentations
 {
     /// <summary>
     /// Random crop after zero padding (black, since it runs before normalization) plus optional horizontal flip,

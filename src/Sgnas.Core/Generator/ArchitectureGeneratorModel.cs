@@ -112,8 +112,8 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     }
 
     /// <summary>
-    /// Generates one architecture per target with one forward pass: argmax per sub-block under forced sampling
-    /// (<see cref="Architecture.FromAlpha"/>); with <paramref name="hardLimit"/>, architectures over their target are
+    /// Generates one architecture per target with one forward pass: argmax per sub-block, expansion rate = number of
+    /// non-skip sub-blocks (<see cref="AlphaDecoding"/>); with <paramref name="hardLimit"/>, architectures over their target are
     /// repaired (<see cref="HardLimit"/>).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A target lies outside the feasible FLOPs range of the space.</exception>
@@ -135,7 +135,7 @@ public sealed class ArchitectureGeneratorModel : IDisposable
             var a = all.AsSpan(n * per, per);
             Architecture arch; bool repaired = false;
             if (hardLimit) (arch, repaired) = HardLimit.Apply(Preset, _table, a, targetsM[n]);
-            else arch = Architecture.FromAlpha(Preset, a);
+            else arch = AlphaDecoding.Decode(Preset, a);
             result[n] = new GeneratedArchitecture(targetsM[n], arch, _table.CostM(arch), ParameterCount.ChildM(Preset, arch), repaired);
         }
         return result;

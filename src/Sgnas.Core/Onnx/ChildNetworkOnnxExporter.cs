@@ -7,10 +7,21 @@ namespace Sgnas.Onnx;
 /// <summary>Options of <see cref="ChildNetworkOnnxExporter"/>.</summary>
 public sealed record ChildNetworkOnnxExportOptions
 {
-    /// <summary>Name of the image input [N, C, H, W].</summary>
+    /// <summary>Input name used by <see cref="ForMLNet"/>: the pixel column of the ML.NET image sources.</summary>
+    public const string MLNetInputName = "Features";
+
+    /// <summary>Probabilities output name used by <see cref="ForMLNet"/>: ML.NET's multiclass score column.</summary>
+    public const string MLNetProbabilitiesName = "Score";
+
+    /// <summary>Predicted-index output name used by <see cref="ForMLNet"/>.</summary>
+    public const string MLNetPredictedIndexName = "PredictedIndex";
+
+    /// <summary>
+    /// Name of the image input: [N, C, H, W], or [N, C·H·W] when <see cref="FlattenInput"/> is set.
+    /// </summary>
     public string InputName { get; init; } = OnnxGraphBuilder.DefaultInputName;
 
-    /// <summary>Name of the logits output [N, classes].</summary>
+    /// <summary>Name of the logits output [N, classes] (written when <see cref="IncludeLogits"/> is set).</summary>
     public string OutputName { get; init; } = OnnxGraphBuilder.DefaultOutputName;
 
     /// <summary>ONNX opset of the model.</summary>
@@ -22,6 +33,83 @@ public sealed record ChildNetworkOnnxExportOptions
     /// When null (default) the model takes already normalised images, exactly what <see cref="ChildNetwork"/> takes.
     /// </summary>
     public ChannelNormalization? PixelNormalization { get; init; }
+
+    /// <summary>
+    /// When set, the input is [N, C·H·W]: each row one image in CHW order (the layout of the ML.NET
+    /// <c>Features</c> column), reshaped to [N, C, H, W] inside the graph.
+    /// </summary>
+    public bool FlattenInput { get; init; }
+
+    /// <summary>Whether the graph outputs the logits under <see cref="OutputName"/> (default true).</summary>
+    public bool IncludeLogits { get; init; } = true;
+
+    /// <summary>
+    /// When set, the graph also outputs softmax(logits) [N, classes] under this name: class probabilities, what
+    /// ML.NET's multiclass evaluator expects in its <c>Score</c> column (its log-loss reads them as probabilities).
+    /// </summary>
+    public string? ProbabilitiesOutputName { get; init; }
+
+    /// <summary>
+    /// When set, the graph also outputs argmax(logits) [N] (int64, the first index on ties, as torch.argmax) under
+    /// this name: the predicted class index 0..classes−1.
+    /// </summary>
+    public string? PredictedIndexOutputName { get; init; }
+
+    /// <summary>
+    /// Class names, one per class: written as the slot names of the logits and probabilities outputs in the form
+    /// ML.NET's ONNX transformer reads back (the <c>SlotNames</c> annotation of its <c>Score</c> column, which its
+    /// evaluator uses to name the confusion matrix). Null writes none.
+    /// </summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
+
+    /// <summary>
+    /// The export consumed by <c>Sgnas.MLNet.Onnx.OnnxClassifierPipeline</c>: input <see cref="MLNetInputName"/>
+    /// [N, C·H·W] of raw pixels in [0, 255] (the ML.NET <c>Features</c> column), normalised with
+    /// <paramref name="pixelNormalization"/> inside the graph; outputs <see cref="MLNetProbabilitiesName"/>
+    /// (probabilities) and <see cref="MLNetPredictedIndexName"/> (argmax), and the logits when
+    /// <paramref name="includeLogits"/> is set.
+    /// </summary>
+    /// <param name="pixelNormalization">The normalisation the network was trained with.</param>
+    /// <param name="includeLogits">Also output the logits under <see cref="OutputName"/>.</param>
+    /// <param name="classNames">Optional class names (see <see cref="ClassNames"/>).</param>
+    public static ChildNetworkOnnxExportOptions ForMLNet(ChannelNormalization pixelNormalization, bool includeLogits = false,
+        IReadOnlyList<string>? classNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(pixelNormalization);
+        return new()
+        {
+            InputName = MLNetInputName,
+            FlattenInput = true,
+            PixelNormalization = pixelNormalization,
+            IncludeLogits = includeLogits,
+            ProbabilitiesOutputName = MLNetProbabilitiesName,
+            PredictedIndexOutputName = MLNetPredictedIndexName,
+            ClassNames = classNames,
+        };
+    }
+
+    /// <summary>Names of the graph outputs these options produce, in graph order.</summary>
+    public IReadOnlyList<string> OutputNames()
+    {
+        var names = new List<string>();
+        if (IncludeLogits) names.Add(OutputName);
+        if (ProbabilitiesOutputName is not null) names.Add(ProbabilitiesOutputName);
+        if (PredictedIndexOutputName is not null) names.Add(PredictedIndexOutputName);
+        return names;
+    }
+
+    internal void Validate()
+    {
+        var names = OutputNames();
+        if (names.Count == 0)
+            throw new ArgumentException(
+                $"The export has no output: set {nameof(IncludeLogits)}, {nameof(ProbabilitiesOutputName)} or {nameof(PredictedIndexOutputName)}.");
+        foreach (string n in names.Append(InputName))
+            if (string.IsNullOrWhiteSpace(n)) throw new ArgumentException("ONNX input and output names must not be empty.");
+        var duplicate = names.Append(InputName).GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new ArgumentException($"The ONNX input and outputs must have distinct names; '{duplicate.Key}' is used twice.");
+    }
 }
 
 /// <summary>
@@ -41,9 +129,20 @@ public static class ChildNetworkOnnxExporter
         var o = options ?? new ChildNetworkOnnxExportOptions();
         var preset = network.Preset;
         var act = network.Options.Activation;
+        o.Validate();
         var b = new OnnxGraphBuilder($"sgnas-{preset.Name}", o.OpsetVersion);
 
-        string x = b.AddImageInput(preset.InputChannels, preset.InputSize, preset.InputSize, o.InputName);
+        long c0 = preset.InputChannels, hw = preset.InputSize;
+        string x;
+        if (o.FlattenInput)
+        {
+            x = b.AddInput(o.InputName, OnnxDimension.Symbolic(OnnxGraphBuilder.BatchDimensionName), c0 * hw * hw);
+            x = b.Reshape(x, new[] { -1, c0, hw, hw }, "input.image");
+        }
+        else
+        {
+            x = b.AddImageInput(c0, hw, hw, o.InputName);
+        }
         if (o.PixelNormalization is { } norm) x = Normalize(b, x, norm, preset.InputChannels);
 
         string[] stemNames = { "stem.conv", "stem.first_dw", "stem.first_pw" };
@@ -61,7 +160,22 @@ public static class ChildNetworkOnnxExporter
         string h = Activation(b, b.Conv2d(x, head.ConvBn.Conv, head.ConvBn.Bn, "head.conv"), act);
         h = b.Flatten(b.GlobalAveragePool(h, "head.pool"), name: "head.flatten");
         string logits = b.Linear(h, head.Classifier, "head.classifier");
-        b.AddClassifierOutput(logits, preset.NumClasses, o.OutputName);
+        var batch = OnnxDimension.Symbolic(OnnxGraphBuilder.BatchDimensionName);
+        if (o.ClassNames is { } names && names.Count != preset.NumClasses)
+            throw new ArgumentException($"{names.Count} class names were given; preset '{preset.Name}' has {preset.NumClasses} classes.");
+        if (o.IncludeLogits)
+        {
+            b.AddClassifierOutput(logits, preset.NumClasses, o.OutputName);
+            if (o.ClassNames is not null) b.AddSlotNames(o.OutputName, o.ClassNames);
+        }
+        if (o.ProbabilitiesOutputName is { } probs)
+        {
+            b.AddClassifierOutput(b.Softmax(logits, axis: 1, name: "head.softmax"), preset.NumClasses, probs);
+            if (o.ClassNames is not null) b.AddSlotNames(probs, o.ClassNames);
+        }
+        if (o.PredictedIndexOutputName is { } index)
+            // From the logits, not the probabilities: softmax rounding can tie two logits that differ.
+            b.AddOutput(b.ArgMax(logits, axis: 1, keepDims: false, name: "head.argmax"), index, OnnxDataType.Int64, batch);
         return b;
     }
 

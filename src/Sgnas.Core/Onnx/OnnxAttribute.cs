@@ -34,6 +34,9 @@ public sealed class OnnxAttribute
     /// <summary>Values when <see cref="Kind"/> is <see cref="OnnxAttributeKind.Ints"/>.</summary>
     public IReadOnlyList<long> IntValues { get; private init; } = Array.Empty<long>();
 
+    /// <summary>Values when <see cref="Kind"/> is <see cref="OnnxAttributeKind.Strings"/>.</summary>
+    public IReadOnlyList<string> StringValues { get; private init; } = Array.Empty<string>();
+
     /// <summary>A single float attribute (e.g. HardSigmoid's <c>alpha</c>).</summary>
     public static OnnxAttribute Float(string name, float value) => new(name, OnnxAttributeKind.Float) { FloatValue = value };
 
@@ -51,6 +54,14 @@ public sealed class OnnxAttribute
     /// <summary>A list of integers (e.g. Conv's <c>strides</c>).</summary>
     public static OnnxAttribute Ints(string name, params long[] values) =>
         new(name, OnnxAttributeKind.Ints) { IntValues = (long[])(values ?? throw new ArgumentNullException(nameof(values))).Clone() };
+
+    /// <summary>A list of UTF-8 strings (e.g. LabelEncoder's <c>keys_strings</c>).</summary>
+    public static OnnxAttribute Strings(string name, params string[] values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Any(v => v is null)) throw new ArgumentException($"Attribute '{name}' has a null string.", nameof(values));
+        return new(name, OnnxAttributeKind.Strings) { StringValues = (string[])values.Clone() };
+    }
 
     internal ProtoMessage Encode()
     {
@@ -71,6 +82,9 @@ public sealed class OnnxAttribute
                 break;
             case OnnxAttributeKind.Ints:
                 m.RepeatedInt64(OnnxProto.Attribute.Ints, IntValues);
+                break;
+            case OnnxAttributeKind.Strings:
+                foreach (string v in StringValues) m.Bytes(OnnxProto.Attribute.Strings, System.Text.Encoding.UTF8.GetBytes(v));
                 break;
             default:
                 throw new InvalidOperationException($"Unhandled attribute kind {Kind}.");
@@ -96,6 +110,9 @@ public enum OnnxAttributeKind
 
     /// <summary>INTS = 7.</summary>
     Ints = 7,
+
+    /// <summary>STRINGS = 8.</summary>
+    Strings = 8,
 }
 
 /// <summary>

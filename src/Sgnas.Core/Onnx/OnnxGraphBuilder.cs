@@ -49,6 +49,7 @@ public sealed class OnnxGraphBuilder
     private readonly HashSet<string> _values = new(StringComparer.Ordinal);
     private readonly Dictionary<float, string> _scalars = new();
     private readonly Dictionary<string, int> _operatorCounts = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, long> _extraOpsets = new(StringComparer.Ordinal);
 
     /// <summary>Creates an empty graph.</summary>
     /// <param name="graphName">GraphProto.name.</param>
@@ -92,6 +93,7 @@ public sealed class OnnxGraphBuilder
     /// <exception cref="ArgumentException">The name is already used.</exception>
     public string AddInput(string name, params OnnxDimension[] shape)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         DefineExact(name, "graph input");
         _inputs.Add(ValueInfo(name, shape));
         return name;
@@ -106,11 +108,19 @@ public sealed class OnnxGraphBuilder
     /// When the two names differ an Identity node gives the value its public name.
     /// </summary>
     /// <returns>The output's name.</returns>
-    public string AddOutput(string value, string name, params OnnxDimension[] shape)
+    public string AddOutput(string value, string name, params OnnxDimension[] shape) =>
+        AddOutput(value, name, OnnxDataType.Float, shape);
+
+    /// <summary>
+    /// Declares <paramref name="value"/> a graph output of element type <paramref name="elementType"/> (for example
+    /// the int64 result of <see cref="ArgMax"/>); see <see cref="AddOutput(string, string, OnnxDimension[])"/>.
+    /// </summary>
+    /// <returns>The output's name.</returns>
+    public string AddOutput(string value, string name, OnnxDataType elementType, params OnnxDimension[] shape)
     {
         RequireDefined(value, "graph output");
         if (value != name) IdentityExact(value, name);
-        _outputs.Add(ValueInfo(name, shape));
+        _outputs.Add(ValueInfo(name, shape, elementType));
         return name;
     }
 
@@ -139,6 +149,45 @@ public sealed class OnnxGraphBuilder
         byte[] raw = new byte[data.Length * sizeof(long)];
         for (int i = 0; i < data.Length; i++) BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(i * sizeof(long)), data[i]);
         return AddTensor(name, OnnxDataType.Int64, shape, raw);
+    }
+
+    /// <summary>Adds a string constant tensor (UTF-8, in string_data) and returns its (made unique) name.</summary>
+    /// <exception cref="ArgumentException">The element count does not match the shape.</exception>
+    public string AddInitializer(string name, IReadOnlyList<string> data, params long[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        CheckElementCount(name, data.Count, shape);
+        string unique = DefineUnique(name);
+        var tensor = new ProtoMessage().RepeatedInt64(OnnxProto.Tensor.Dims, shape).Int32(OnnxProto.Tensor.DataType, (int)OnnxDataType.String);
+        foreach (string v in data) tensor.Bytes(OnnxProto.Tensor.StringData, System.Text.Encoding.UTF8.GetBytes(v ?? throw new ArgumentException($"Initializer '{name}' has a null string.")));
+        _initializers.Add(tensor.String(OnnxProto.Tensor.Name, unique));
+        return unique;
+    }
+
+    /// <summary>
+    /// Names the slots of the float output <paramref name="outputName"/> (e.g. class names of a probabilities
+    /// output) the way ML.NET's ONNX transformer reads them back as the column's <c>SlotNames</c> annotation: a
+    /// node called <c>mlnet.{output}.SlotNames</c> whose <c>keys_strings</c> attribute lists the names. The node is
+    /// an ai.onnx.ml LabelEncoder on a constant (the form ML.NET's own ONNX export writes), so the model stays valid
+    /// ONNX; its result feeds nothing and runtimes drop it.
+    /// </summary>
+    /// <exception cref="ArgumentException">No names, or a name is empty.</exception>
+    public void AddSlotNames(string outputName, IReadOnlyList<string> names)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputName);
+        ArgumentNullException.ThrowIfNull(names);
+        if (names.Count == 0 || names.Any(string.IsNullOrEmpty))
+            throw new ArgumentException($"Slot names of '{outputName}' must be non-empty strings.", nameof(names));
+        const string mlDomain = "ai.onnx.ml";
+        _extraOpsets[mlDomain] = Math.Max(_extraOpsets.GetValueOrDefault(mlDomain), 2); // LabelEncoder-2: keys_strings, values_int64s
+        string stem = $"mlnet.{outputName}.SlotNames";
+        string one = AddInitializer(stem + ".input", new[] { "one" }, 1, 1);
+        string output = DefineUnique(stem + ".output");
+        Emit("LabelEncoder", new[] { one }, new[] { output }, new[]
+        {
+            OnnxAttribute.Strings("keys_strings", names.ToArray()),
+            OnnxAttribute.Ints("values_int64s", Enumerable.Range(0, names.Count).Select(i => (long)i).ToArray()),
+        }, nodeName: stem, domain: mlDomain);
     }
 
     /// <summary>A rank-0 float constant, shared between all nodes that use the same value.</summary>
@@ -373,6 +422,34 @@ public sealed class OnnxGraphBuilder
         return AddNode("Slice", inputs, 1, null, stem)[0];
     }
 
+    /// <summary>
+    /// Reshape to <paramref name="shape"/> (an int64 initializer): 0 copies the input's size on that axis, one −1 is
+    /// inferred from the element count, so [−1, C, H, W] keeps a dynamic batch.
+    /// </summary>
+    public string Reshape(string input, IReadOnlyList<long> shape, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (shape.Count == 0 || shape.Any(d => d < -1) || shape.Count(d => d == -1) > 1)
+            throw new ArgumentException($"Reshape needs sizes >= -1 with at most one -1, got [{string.Join(", ", shape)}].", nameof(shape));
+        string stem = name ?? "Reshape";
+        return AddNode("Reshape", new[] { input, Int64Vector(stem + ".shape", shape) }, 1, null, stem)[0];
+    }
+
+    /// <summary>Softmax along <paramref name="axis"/> (opset 13+ normalises that axis only, like torch.softmax).</summary>
+    public string Softmax(string input, long axis = -1, string? name = null) =>
+        AddNode("Softmax", new[] { input }, 1, new[] { OnnxAttribute.Int("axis", axis) }, name ?? "Softmax")[0];
+
+    /// <summary>
+    /// ArgMax along <paramref name="axis"/>: int64 indices of the largest value, the first one on ties
+    /// (select_last_index = 0), as torch.argmax.
+    /// </summary>
+    public string ArgMax(string input, long axis = -1, bool keepDims = false, string? name = null) =>
+        AddNode("ArgMax", new[] { input }, 1, new[]
+        {
+            OnnxAttribute.Int("axis", axis), OnnxAttribute.Int("keepdims", keepDims ? 1 : 0),
+            OnnxAttribute.Int("select_last_index", 0),
+        }, name ?? "ArgMax")[0];
+
     /// <summary>Identity (copies a value under a new name).</summary>
     public string Identity(string input, string? name = null) => Unary("Identity", input, name);
 
@@ -404,8 +481,11 @@ public sealed class OnnxGraphBuilder
             .Int64(OnnxProto.Model.IrVersion, IrVersion)
             .String(OnnxProto.Model.ProducerName, ProducerName)
             .String(OnnxProto.Model.ProducerVersion, version)
-            .Message(OnnxProto.Model.OpsetImport, opset)
-            .Message(OnnxProto.Model.Graph, graph);
+            .Message(OnnxProto.Model.OpsetImport, opset);
+        foreach (var (domain, v) in _extraOpsets)
+            model.Message(OnnxProto.Model.OpsetImport,
+                new ProtoMessage().String(OnnxProto.OperatorSetId.Domain, domain).Int64(OnnxProto.OperatorSetId.Version, v));
+        model.Message(OnnxProto.Model.Graph, graph);
         return model.ToMemory().ToArray();
     }
 
@@ -420,13 +500,15 @@ public sealed class OnnxGraphBuilder
 
     private string Unary(string opType, string input, string? name) => AddNode(opType, new[] { input }, 1, null, name ?? opType)[0];
 
-    private void Emit(string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, IReadOnlyList<OnnxAttribute>? attributes)
+    private void Emit(string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, IReadOnlyList<OnnxAttribute>? attributes,
+        string? nodeName = null, string? domain = null)
     {
         var node = new ProtoMessage();
         foreach (string i in inputs) node.String(OnnxProto.Node.Input, i);
         foreach (string o in outputs) node.String(OnnxProto.Node.Output, o);
-        node.String(OnnxProto.Node.Name, outputs[0]); // outputs are unique, so they make unique node names
+        node.String(OnnxProto.Node.Name, nodeName ?? outputs[0]); // outputs are unique, so they make unique node names
         node.String(OnnxProto.Node.OpType, opType);
+        if (domain is not null) node.String(OnnxProto.Node.Domain, domain);
         if (attributes is not null)
             foreach (var a in attributes) node.Message(OnnxProto.Node.Attribute, a.Encode());
         _nodes.Add(node);
@@ -455,7 +537,7 @@ public sealed class OnnxGraphBuilder
                 $"Initializer '{name}' has {count} values but shape [{string.Join(", ", shape)}] holds {expected}.", nameof(shape));
     }
 
-    private static ProtoMessage ValueInfo(string name, OnnxDimension[] shape)
+    private static ProtoMessage ValueInfo(string name, OnnxDimension[] shape, OnnxDataType elementType = OnnxDataType.Float)
     {
         ArgumentNullException.ThrowIfNull(shape);
         var dims = new ProtoMessage();
@@ -466,7 +548,7 @@ public sealed class OnnxGraphBuilder
             dims.Message(OnnxProto.Shape.Dim, d.Encode());
         }
         var tensorType = new ProtoMessage()
-            .Int32(OnnxProto.TypeProto.TensorElemType, (int)OnnxDataType.Float)
+            .Int32(OnnxProto.TypeProto.TensorElemType, (int)elementType)
             .Message(OnnxProto.TypeProto.TensorShape, dims);
         var type = new ProtoMessage().Message(OnnxProto.TypeProto.TensorType, tensorType);
         return new ProtoMessage().String(OnnxProto.ValueInfo.Name, name).Message(OnnxProto.ValueInfo.Type, type);

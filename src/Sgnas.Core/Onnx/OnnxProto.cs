@@ -30,12 +30,12 @@ internal static class OnnxProto
 
     internal static class Attribute
     {
-        public const int Name = 1, F = 2, I = 3, S = 4, T = 5, Floats = 7, Ints = 8, Type = 20;
+        public const int Name = 1, F = 2, I = 3, S = 4, T = 5, Floats = 7, Ints = 8, Strings = 9, Type = 20;
     }
 
     internal static class Tensor
     {
-        public const int Dims = 1, DataType = 2, Name = 8, RawData = 9;
+        public const int Dims = 1, DataType = 2, StringData = 6, Name = 8, RawData = 9;
     }
 
     internal static class ValueInfo
@@ -64,6 +64,9 @@ public enum OnnxDataType
 
     /// <summary>64-bit signed integer (TensorProto.INT64 = 7).</summary>
     Int64 = 7,
+
+    /// <summary>UTF-8 string (TensorProto.STRING = 8), stored in string_data rather than raw_data.</summary>
+    String = 8,
 }
 
 /// <summary>

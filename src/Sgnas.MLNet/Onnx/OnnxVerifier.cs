@@ -1,8 +1,9 @@
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Sgnas.MLNet.Onnx;
 
-/// <summary>One output tensor of an ONNX Runtime run.</summary>
+/// <summary>One output tensor of an ONNX Runtime run (int64 outputs converted to float).</summary>
 /// <param name="Name">Graph output name.</param>
 /// <param name="Data">Values, row-major.</param>
 /// <param name="Shape">Shape as the runtime reports it.</param>
@@ -45,7 +46,15 @@ public static class OnnxVerifier
         for (int i = 0; i < outputs.Count; i++)
         {
             var o = outputs[i];
-            results.Add(new OnnxTensorResult(outputNames[i], o.GetTensorDataAsSpan<float>().ToArray(), o.GetTensorTypeAndShape().Shape));
+            var info = o.GetTensorTypeAndShape();
+            float[] data = info.ElementDataType switch
+            {
+                TensorElementType.Float => o.GetTensorDataAsSpan<float>().ToArray(),
+                // Class indices (ArgMax) are small integers, exact in float.
+                TensorElementType.Int64 => Array.ConvertAll(o.GetTensorDataAsSpan<long>().ToArray(), v => (float)v),
+                var t => throw new NotSupportedException($"Output '{outputNames[i]}' has element type {t}; only float and int64 outputs are read."),
+            };
+            results.Add(new OnnxTensorResult(outputNames[i], data, info.Shape));
         }
         return results;
     }

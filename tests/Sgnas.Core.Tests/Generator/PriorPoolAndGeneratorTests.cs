@@ -129,7 +129,7 @@ public class HardLimitAndParameterTests
         for (int i = 0; i < L; i++) for (int j = 0; j < 6; j++) alpha[(i * 6 + j) * 4 + 2] = 1f; // k7 everywhere
         alpha[(1 * 6 + 5) * 4 + 3] = 0.99f; // layer 1, sub-block 5: skip almost as good as k7
         var largest = Architecture.Largest(p);
-        Assert.Equal(largest, Architecture.FromAlpha(p, alpha));
+        Assert.Equal(largest, AlphaDecoding.Decode(p, alpha));
         double target = table.CostM(largest) - 1e-4;
         var (arch, repaired) = HardLimit.Apply(p, table, alpha, target);
         Assert.True(repaired);
@@ -145,7 +145,7 @@ public class HardLimitAndParameterTests
         var table = new FlopsLookupTable(p);
         var rnd = new Random(5);
         var alpha = Enumerable.Range(0, p.LayerCount * 24).Select(_ => (float)rnd.NextDouble()).ToArray();
-        var plain = Architecture.FromAlpha(p, alpha);
+        var plain = AlphaDecoding.Decode(p, alpha);
         var (same, repaired) = HardLimit.Apply(p, table, alpha, table.CostM(plain));
         Assert.False(repaired);
         Assert.Equal(plain, same);
@@ -154,6 +154,41 @@ public class HardLimitAndParameterTests
         Assert.True(r2);
         Assert.Equal(Architecture.Smallest(p), small);
         Assert.Throws<ArgumentOutOfRangeException>(() => HardLimit.Apply(p, table, alpha, min - 0.01));
+        var (_, max) = table.Range();
+        for (int t = 0; t < 30; t++)
+        {
+            double target = min + rnd.NextDouble() * (max - min);
+            var (a, r) = HardLimit.Apply(p, table, alpha, target);
+            Assert.True(table.CostM(a) <= target, $"{a} costs {table.CostM(a)} > {target}");
+            Assert.Equal(table.CostM(plain) > target, r);
+        }
+    }
+
+    [Fact]
+    public void DecodingCountsNonSkipSubBlocksAndMatchesEq9OfTheArgmaxMap()
+    {
+        var p = GeneratorTestData.Tiny();
+        var table = new FlopsLookupTable(p);
+        int L = p.LayerCount;
+        var alpha = new float[L * 24];
+        void Set(int layer, params int[] opts) { for (int j = 0; j < 6; j++) alpha[(layer * 6 + j) * 4 + opts[j]] = 1f; }
+        Set(0, 0, 1, 3, 2, 3, 3);      // k3, k5, skip, k7, skip, skip: three active sub-blocks
+        Set(1, 2, 2, 2, 2, 2, 2);
+        Set(2, 0, 0, 3, 3, 3, 3);
+        alpha[(2 * 6 + 1) * 4 + 3] = 5f; // skip is forbidden in sub-block 1: its best allowed option (k3) is taken
+        var arch = AlphaDecoding.Decode(p, alpha);
+        Assert.Equal("e3:3,5,7|e6:7,7,7,7,7,7|e2:3,3", arch.ToString());
+        Assert.Equal("e2:3,5", Architecture.FromAlpha(p, alpha).Layers[0].ToString()); // the prefix rule would drop the k7
+        // Eq. 9 of the argmax one-hot map equals the decoded architecture's FLOPs, for random maps too
+        var rnd = new Random(3);
+        for (int t = 0; t < 20; t++)
+        {
+            var a = Enumerable.Range(0, L * 24).Select(_ => (float)rnd.NextDouble()).ToArray();
+            var opts = AlphaDecoding.ArgMaxOptions(p, a);
+            var oneHot = new float[L * 24];
+            for (int i = 0; i < opts.Length; i++) oneHot[i * 4 + opts[i]] = 1f;
+            Assert.Equal(table.CostM(oneHot), table.CostM(AlphaDecoding.Decode(p, a)), 9);
+        }
     }
 
     [Fact]

@@ -46,6 +46,39 @@ public sealed class OnnxFileTests : IDisposable
     }
 
     [Fact]
+    public void FlatInputReshapeSoftmaxAndInt64ArgMaxOutput()
+    {
+        var b = new OnnxGraphBuilder("flat");
+        string x = b.AddInput("Features", OnnxDimension.Symbolic(OnnxGraphBuilder.BatchDimensionName), 6);
+        string rows = b.Reshape(x, new long[] { -1, 2, 3 });
+        string last = b.Flatten(b.Slice(rows, new long[] { 1 }, new long[] { 2 }, new long[] { 1 }), axis: 1); // second row of each 2x3 image
+        b.AddClassifierOutput(b.Softmax(last, axis: 1), 3, "Score");
+        b.AddOutput(b.ArgMax(last, axis: 1), "Index", OnnxDataType.Int64, OnnxDimension.Symbolic(OnnxGraphBuilder.BatchDimensionName));
+        byte[] model = b.ToBytes();
+
+        using (var session = new InferenceSession(model))
+            Assert.Equal(typeof(long), session.OutputMetadata["Index"].ElementType);
+        // Image 0's second row is (0, 5, 5): a tie, where ArgMax must pick the first maximum like torch.argmax.
+        var outputs = OnnxVerifier.Run(model, "Features", new float[] { 9, 9, 9, 0, 5, 5, 1, 2, 3, 7, 1, 0 }, new long[] { 2, 6 });
+        Assert.Equal(new[] { 1f, 0f }, outputs[1].Data);
+        Assert.Equal(new long[] { 2 }, outputs[1].Shape);
+        double e = Math.Exp(7) + Math.Exp(1) + 1;
+        Assert.Equal(Math.Exp(7) / e, outputs[0].Data[3], 6);
+        double t = 1 + 2 * Math.Exp(5);
+        Assert.Equal(1 / t, outputs[0].Data[0], 6);
+        Assert.Equal(Math.Exp(5) / t, outputs[0].Data[1], 6);
+    }
+
+    [Fact]
+    public void ReshapeRejectsTwoInferredSizes()
+    {
+        var b = new OnnxGraphBuilder();
+        string x = b.AddInput("x", 4);
+        Assert.Throws<ArgumentException>(() => b.Reshape(x, new long[] { -1, -1 }));
+        Assert.Throws<ArgumentException>(() => b.Reshape(x, new long[] { -2, 2 }));
+    }
+
+    [Fact]
     public void SaveReplacesAnExistingModel()
     {
         string path = Path.Combine(_dir, "model.onnx");

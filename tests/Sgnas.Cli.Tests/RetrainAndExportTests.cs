@@ -1,0 +1,88 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+
+namespace Sgnas.Cli.Tests;
+
+/// <summary><c>sgnas retrain</c> and <c>sgnas export</c> in fresh processes, on small IDX files the test writes.</summary>
+public sealed class RetrainAndExportTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("sgnas-cli-retrain-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static void WriteIdx(string folder, string prefix, int count, int seed)
+    {
+        var r = new Random(seed);
+        var images = new byte[16 + count * 28 * 28];
+        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(0), 0x0803);
+        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(4), count);
+        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(8), 28);
+        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(12), 28);
+        r.NextBytes(images.AsSpan(16));
+        var labels = new byte[8 + count];
+        BinaryPrimitives.WriteInt32BigEndian(labels.AsSpan(0), 0x0801);
+        BinaryPrimitives.WriteInt32BigEndian(labels.AsSpan(4), count);
+        for (int i = 0; i < count; i++) labels[8 + i] = (byte)(i % 10);
+        File.WriteAllBytes(Path.Combine(folder, $"{prefix}-images-idx3-ubyte"), images);
+        File.WriteAllBytes(Path.Combine(folder, $"{prefix}-labels-idx1-ubyte"), labels);
+    }
+
+    private const string Arch = "e2:3,3|e2:3,5|e2:3,3|e2:3,3|e2:3,7|e2:3,3";
+
+    [Fact]
+    public void RetrainWritesBestCheckpointAndMetricsAndExportVerifiesWithOnnxRuntime()
+    {
+        string data = Path.Combine(_dir, "data"), run = Path.Combine(_dir, "run");
+        Directory.CreateDirectory(data);
+        WriteIdx(data, "train", 80, 1);
+        WriteIdx(data, "t10k", 20, 2);
+
+        var (exit, stdout, stderr) = CliRunner.Run("retrain", "--arch", Arch, "--data", data, "--out", run, "--epochs", "1",
+            "--batch-size", "16", "--warmup-epochs", "0.5", "--se", "--hswish", "--threads", "1", "--json");
+        Assert.True(exit == 0, stderr);
+        using (var doc = JsonDocument.Parse(stdout))
+        {
+            var m = doc.RootElement;
+            Assert.Equal(20, m.GetProperty("testImages").GetInt32());
+            Assert.Equal(10, m.GetProperty("confusionMatrix").GetArrayLength());
+            Assert.InRange(m.GetProperty("testTop1").GetDouble(), 0, 1);
+            Assert.True(m.GetProperty("testTop5").GetDouble() >= m.GetProperty("testTop1").GetDouble());
+            Assert.Equal(1, m.GetProperty("epochs").GetInt32());
+            Assert.True(m.GetProperty("options").GetProperty("network").GetProperty("squeezeExcite").GetBoolean());
+        }
+        Assert.True(File.Exists(Path.Combine(run, "best.pt")));
+        Assert.True(File.Exists(Path.Combine(run, "metrics.json")));
+
+        // a second run into the same folder needs --resume
+        var again = CliRunner.Run("retrain", "--arch", Arch, "--data", data, "--out", run, "--epochs", "1");
+        Assert.Equal(1, again.Exit);
+        Assert.Contains("--resume", again.Stderr);
+
+        string onnx = Path.Combine(_dir, "m.onnx");
+        var ex = CliRunner.Run("export", "--run", run, "--onnx", onnx, "--raw-pixels", "--json");
+        Assert.True(ex.Exit == 0, ex.Stderr);
+        using (var doc = JsonDocument.Parse(ex.Stdout))
+        {
+            var r = doc.RootElement;
+            Assert.True(r.GetProperty("maxAbsDifference").GetDouble() <= r.GetProperty("allowedDifference").GetDouble());
+            Assert.True(r.GetProperty("rawPixels").GetBoolean());
+        }
+        Assert.True(new FileInfo(onnx).Length > 1000);
+    }
+
+    [Fact]
+    public void DataOfAnotherShapeIsRejectedInOneLine()
+    {
+        string data = Path.Combine(_dir, "data");
+        Directory.CreateDirectory(data);
+        WriteIdx(data, "train", 20, 1);
+        string cifarArch = string.Join("|", Enumerable.Repeat("e2:3,3", 19));
+        var (exit, stdout, stderr) = CliRunner.Run("retrain", "--preset", "cifar", "--arch", cifarArch, "--data", data, "--out", Path.Combine(_dir, "o"));
+        Assert.Equal(1, exit);
+        Assert.Equal("", stdout);
+        var lines = stderr.Trim().Split('\n').Where(l => !l.Contains("NNPACK")).ToArray();
+        Assert.Single(lines);
+        Assert.Contains("1×28×28", lines[0]);
+        Assert.Contains("3×32×32", lines[0]);
+    }
+}
