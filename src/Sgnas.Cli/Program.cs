@@ -7,12 +7,14 @@ var commands = new ICommand[]
 {
     new InfoCommand(),
     new FlopsCommand(),
+    new TrainSupernetCommand(),
     new TrainGeneratorCommand(),
     new GenerateCommand(),
     new SearchCommand(),
     new CompareCommand(),
     new RetrainCommand(),
     new ExportCommand(),
+    new BenchCommand(),
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")

@@ -39,12 +39,17 @@ public static class AtomicFile
         Write(path, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(text); });
 
     /// <summary>Saves a TorchSharp module's state dict atomically.</summary>
-    public static void SaveModule(string path, torch.nn.Module module) => Write(path, s =>
+    /// <remarks>
+    /// <c>Module.save(Stream)</c> closes the stream it writes to, so the state dict is written to memory first and
+    /// the bytes then go through <see cref="Write"/>, which needs its stream open to flush it to disk.
+    /// </remarks>
+    public static void SaveModule(string path, torch.nn.Module module)
     {
-        // Module.save(Stream) disposes the stream before Write can flush it to disk; keep it open.
-        using var w = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
-        module.save(w);
-    });
+        var buffer = new MemoryStream();
+        module.save(buffer);
+        byte[] bytes = buffer.ToArray(); // valid even after the stream was closed
+        Write(path, s => s.Write(bytes));
+    }
 
     /// <summary>
     /// Loads a state dict saved by <see cref="SaveModule"/>, turning a missing or corrupt file into a message that

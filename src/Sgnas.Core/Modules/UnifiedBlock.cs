@@ -67,6 +67,14 @@ public sealed class UnifiedBlock : nn.Module
     /// Single-path forward: sub-block j uses kernel <c>choice.Kernels[j]</c> for j &lt; e; the rest skip.
     /// Only the active e·c_in channels are expanded and projected.
     /// </summary>
+    /// <remarks>
+    /// The per-sub-block depthwise BNs and ReLU6 run as one batch norm and one activation over the concatenated
+    /// groups (their parameters and running statistics concatenated, the updated statistics copied back), as a
+    /// standalone <see cref="ChildNetwork"/> block does: per-channel BN is the same either way, and the step then
+    /// has as many parallel operations as the standalone network, which matters on a busy multi-core CPU where each
+    /// parallel operation waits for all its threads. BNs with cumulative averaging (momentum null), differing
+    /// settings or a mode other than the block's take the per-group path, which keeps their own semantics exact.
+    /// </remarks>
     public Tensor Forward(Tensor x, LayerChoice choice)
     {
         int c = _g.InChannels, e = choice.Expansion, active = e * c;
@@ -76,15 +84,41 @@ public sealed class UnifiedBlock : nn.Module
             expand_bn.weight!.narrow(0, 0, active), expand_bn.bias!.narrow(0, 0, active), training, expand_bn.momentum ?? 0.1, expand_bn.eps);
         h = F.relu6(h);
         var groups = h.split(c, dim: 1);
-        var outs = new Tensor[e];
+        var convs = new Tensor[e];
+        var bns = new BatchNorm2d[e];
         for (int j = 0; j < e; j++)
         {
             int opt = Architecture.IndexOfKernel(_kernels, choice.Kernels[j]);
             var (conv, bn) = Depthwise(j, opt);
-            outs[j] = F.relu6(bn.call(conv.call(groups[j])));
+            convs[j] = conv.call(groups[j]);
+            bns[j] = bn;
         }
-        var cat = e == 1 ? outs[0] : torch.cat(outs, 1);
-        var y = F.conv2d(cat, project.weight!.narrow(1, 0, active));
+        bool fused = bns.All(b => b.momentum is not null && b.momentum == bns[0].momentum && b.eps == bns[0].eps && b.training == training);
+        Tensor dw;
+        if (fused)
+        {
+            var cat = e == 1 ? convs[0] : torch.cat(convs, 1);
+            var runningMean = torch.cat(bns.Select(b => b.running_mean!).ToArray());
+            var runningVar = torch.cat(bns.Select(b => b.running_var!).ToArray());
+            dw = F.batch_norm(cat, runningMean, runningVar, torch.cat(bns.Select(b => (Tensor)b.weight!).ToArray()),
+                torch.cat(bns.Select(b => (Tensor)b.bias!).ToArray()), training, bns[0].momentum!.Value, bns[0].eps);
+            if (training)
+                using (torch.no_grad())
+                    for (int j = 0; j < e; j++)
+                    {
+                        bns[j].running_mean!.copy_(runningMean.narrow(0, j * c, c));
+                        bns[j].running_var!.copy_(runningVar.narrow(0, j * c, c));
+                        bns[j].num_batches_tracked?.add_(1);
+                    }
+            dw = F.relu6(dw);
+        }
+        else
+        {
+            var outs = new Tensor[e];
+            for (int j = 0; j < e; j++) outs[j] = F.relu6(bns[j].call(convs[j]));
+            dw = e == 1 ? outs[0] : torch.cat(outs, 1);
+        }
+        var y = F.conv2d(dw, project.weight!.narrow(1, 0, active));
         y = sbn.Forward(y, e);
         return _g.HasResidual ? y + x : y;
     }

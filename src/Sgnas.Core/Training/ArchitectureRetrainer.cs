@@ -155,7 +155,7 @@ public sealed class ArchitectureRetrainer
                 var logits = net.call(batch.Images);
                 var ce = nn.functional.cross_entropy(logits, batch.Labels, label_smoothing: o.LabelSmoothing);
                 double lossValue = ce.item<float>();
-                if (!double.IsFinite(lossValue)) throw new TrainingDivergedException(Stage, epoch + 1, step, lr, lossValue);
+                if (!double.IsFinite(lossValue)) throw new TrainingDivergedException(Stage, epoch + 1, step, lossValue, lr);
                 var loss = weightDecay > 0 ? ce + 0.5 * weightDecay * L2(decayed) : ce;
                 loss.backward();
                 optimizer.Step(lr);
