@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Sgnas.Cost;
+using Sgnas.Data;
 using Sgnas.Generator;
 using Sgnas.SearchSpace;
 using Sgnas.Training;
@@ -81,7 +82,8 @@ public sealed class TunerSearchStrategy : ISearchStrategy
         options ??= new RandomSearchOptions();
         options.Validate();
         var space = new ArchitectureSearchSpace(evaluator.Preset);
-        return new TunerSearchStrategy("random", t => new RandomSearch(space, new FlopsConstraint(evaluator.Table, t), options),
+        return new TunerSearchStrategy("random",
+            t => new RandomSearch(space, new FlopsConstraint(evaluator.Table, t), options with { Seed = SeedFor(options.Seed, t) }),
             options.Evaluations, evaluator);
     }
 
@@ -90,9 +92,17 @@ public sealed class TunerSearchStrategy : ISearchStrategy
     {
         options ??= new EvolutionSearchOptions();
         options.Validate();
-        return new TunerSearchStrategy("evolution", t => new EvolutionSearch(evaluator.Preset, new FlopsConstraint(evaluator.Table, t), options),
+        return new TunerSearchStrategy("evolution",
+            t => new EvolutionSearch(evaluator.Preset, new FlopsConstraint(evaluator.Table, t), options with { Seed = SeedFor(options.Seed, t) }),
             options.TotalEvaluations, evaluator);
     }
+
+    /// <summary>
+    /// The tuner seed for one target: a mix of the options' seed and the target, so searches for different
+    /// constraints are independent runs (as N separate searches would be) yet each is reproducible.
+    /// </summary>
+    public static int SeedFor(int seed, double targetFlopsM) =>
+        SeedMix.Mix(seed, (int)Math.Round(targetFlopsM * 1000), 11);
 
     /// <inheritdoc />
     public SearchResult Search(double targetFlopsM, CancellationToken cancellationToken = default, IProgress<TrainingProgress>? progress = null)
