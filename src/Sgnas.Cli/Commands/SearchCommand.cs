@@ -9,10 +9,11 @@ namespace Sgnas.Cli.Commands;
 public sealed class SearchCommand : ICommand
 {
     public string Name => "search";
-    public string Summary => "Search an architecture under a FLOPs target with random or evolutionary search.";
+    public string Summary => "Search an architecture under a FLOPs target (random search, evolution, or the trained generator).";
     public string Usage =>
         "  --run DIR                  run folder with supernet.pt/json (required)\n" +
-        "  --strategy random|evolution\n" +
+        "  --strategy random|evolution|generator   (default evolution; generator needs generator.json in DIR)\n" +
+        "  --hard-limit               generator: repair architectures over the target until they fit\n" +
         "  --flops X                  FLOPs target in M (required)\n" +
         "  --evaluations N            random: architectures to score (default 1000)\n" +
         "  --population N             evolution: population (default 50)\n" +
@@ -31,6 +32,7 @@ public sealed class SearchCommand : ICommand
         string strategy = args.String("strategy", "evolution")!;
         double flops = args.Double("flops", double.NaN);
         if (double.IsNaN(flops)) throw new UsageException("--flops is required (FLOPs target in M).");
+        bool hardLimit = args.Flag("hard-limit");
         var o = SearchOptionsParser.Parse(args);
         var output = new Output(args.Flag("json"));
         args.RejectUnknown(Name);
@@ -39,7 +41,7 @@ public sealed class SearchCommand : ICommand
         var device = DeviceSelector.Resolve(o.Device);
         using var session = SearchSession.Open(run, device, o.Session);
         output.Log($"supernet {session.Supernet.Preset.Name} from {session.Run.Root}; {o.Session.Evaluation.RecalibrationImages} recalibration / {session.Evaluator.Data.ValidationCount} validation images");
-        var result = session.CreateStrategy(strategy, o.Random, o.Evolution).Search(flops, CancellationToken.None, output.Progress());
+        var result = session.CreateStrategy(strategy, o.Random, o.Evolution, hardLimit).Search(flops, CancellationToken.None, output.Progress());
         var json = SearchOptionsParser.ToJson(result);
         AtomicFile.WriteAllText(Path.Combine(session.Run.SearchDir, $"{result.Strategy}_{flops.ToString("0.###", CultureInfo.InvariantCulture)}M.json"),
             System.Text.Json.JsonSerializer.Serialize(json, Output.JsonOptions));

@@ -144,25 +144,30 @@ public sealed class SearchSession : IDisposable
     /// <summary>Evolutionary search on this session's evaluator.</summary>
     public ISearchStrategy EvolutionSearch(EvolutionSearchOptions? options = null) => TunerSearchStrategy.Evolution(Evaluator, options);
 
-    /// <summary>Names accepted by <see cref="CreateStrategy"/> for the baselines.</summary>
-    public static IReadOnlyList<string> BaselineNames { get; } = new[] { "random", "evolution" };
+    /// <summary>Names accepted by <see cref="CreateStrategy"/>.</summary>
+    public static IReadOnlyList<string> StrategyNames { get; } = new[] { "random", "evolution", "generator" };
 
-    /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="name"/> is a baseline name (checked before loading anything).</summary>
+    /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="name"/> is a strategy name (checked before loading anything).</summary>
     public static void ValidateStrategyName(string name)
     {
-        if (!BaselineNames.Contains(name.ToLowerInvariant()))
-            throw new ArgumentException($"unknown search strategy '{name}'; use {string.Join(" or ", BaselineNames)}.", nameof(name));
+        if (!StrategyNames.Contains(name.ToLowerInvariant()))
+            throw new ArgumentException($"unknown search strategy '{name}'; use {string.Join(", ", StrategyNames)}.", nameof(name));
     }
 
-    /// <summary>The baseline strategy named <paramref name="name"/> ("random" or "evolution").</summary>
+    /// <summary>The strategy named <paramref name="name"/>: "random", "evolution" or "generator" (needs generator.json).</summary>
     /// <exception cref="ArgumentException">Unknown name.</exception>
-    public ISearchStrategy CreateStrategy(string name, RandomSearchOptions? random = null, EvolutionSearchOptions? evolution = null) =>
-        name.ToLowerInvariant() switch
+    /// <exception cref="FileNotFoundException">"generator" without a trained generator in the run folder.</exception>
+    public ISearchStrategy CreateStrategy(string name, RandomSearchOptions? random = null, EvolutionSearchOptions? evolution = null,
+        bool generatorHardLimit = false)
+    {
+        ValidateStrategyName(name);
+        return name.ToLowerInvariant() switch
         {
             "random" => RandomSearch(random),
             "evolution" => EvolutionSearch(evolution),
-            _ => throw new ArgumentException($"unknown search strategy '{name}'; use {string.Join(" or ", BaselineNames)}.", nameof(name)),
+            _ => GeneratorSearch(generatorHardLimit),
         };
+    }
 
     /// <summary>True if the run folder holds a trained generator.</summary>
     public bool HasGenerator => File.Exists(Run.GeneratorMeta) && File.Exists(Run.GeneratorWeights);
