@@ -10,6 +10,8 @@ var commands = new ICommand[]
     new TrainSupernetCommand(),
     new TrainGeneratorCommand(),
     new GenerateCommand(),
+    new SearchCommand(),
+    new CompareCommand(),
     new RetrainCommand(),
     new ExportCommand(),
     new BenchCommand(),

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sgnas.Data;
+using Sgnas.Training;
 
 namespace Sgnas.Generation;
 
@@ -11,9 +12,6 @@ namespace Sgnas.Generation;
 /// </summary>
 public static class GeneratorData
 {
-    // Stream numbers of the supernet trainer's data plan (SeedMix.Mix(seed, 0, stream)): subset, then split.
-    private const int StreamSubset = 101, StreamSplit = 102;
-
     /// <summary>
     /// Reproduces the supernet trainer's validation split from its options as stored in <c>supernet.json</c>
     /// (<c>Options</c>; read defensively: a missing node or field takes the trainer's default, validationFraction
@@ -27,12 +25,10 @@ public static class GeneratorData
         double fraction = Read(supernetOptions, "validationFraction", 0.1);
         int seed = (int)Read(supernetOptions, "seed", 0);
         double maxTrain = Read(supernetOptions, "maxTrainImages", double.NaN);
-        int[] pool = Enumerable.Range(0, data.Count).ToArray();
-        if (double.IsFinite(maxTrain) && maxTrain < data.Count)
-            pool = DataSplit.Permutation(data.Count, new Random(SeedMix.Mix(seed, 0, StreamSubset))).Take((int)maxTrain).Order().ToArray();
-        var labels = pool.Select(i => data.Labels[i]).ToArray();
-        var split = DataSplit.TrainValidation(pool.Length, fraction, SeedMix.Mix(seed, 0, StreamSplit), labels);
-        var val = split.Validation.Select(i => pool[i]).ToArray();
+        var val = SupernetTrainer.Split(data, new SupernetTrainerOptions
+        {
+            ValidationFraction = fraction, Seed = seed, MaxTrainImages = double.IsFinite(maxTrain) ? (int)maxTrain : null,
+        }).Validation;
         if (maxImages is int m)
         {
             if (m < 1) throw new ArgumentOutOfRangeException(nameof(maxImages), m, "max validation images must be at least 1.");

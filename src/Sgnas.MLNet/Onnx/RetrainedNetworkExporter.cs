@@ -95,7 +95,7 @@ public static class RetrainedNetworkExporter
 
             long[] shape = { o.VerifyBatch, p.InputChannels, p.InputSize, p.InputSize };
             using var scope = NewDisposeScope();
-            var gen = new Generator((ulong)o.Seed);
+            var gen = new TorchSharp.torch.Generator((ulong)o.Seed); // qualified: namespace Sgnas.Generator hides torch.Generator here
             // Raw pixels: the graph normalises, TorchSharp gets the normalised batch. Otherwise both get the same values.
             var input = o.RawPixels ? rand(shape, generator: gen).mul_(255f) : randn(shape, generator: gen);
             var netInput = o.RawPixels

@@ -61,9 +61,11 @@ public class RetrainerTests : IDisposable
 
     private static Dictionary<string, Tensor> Weights(string path, SearchSpacePreset p, ChildNetworkOptions o)
     {
-        var net = new ChildNetwork(p, ArchitectureCodec.Parse(TinyArch, p), o);
+        // Clone: the state dict's tensors belong to the module, which the garbage collector may free once it is
+        // unreachable, leaving empty handles.
+        using var net = new ChildNetwork(p, ArchitectureCodec.Parse(TinyArch, p), o);
         AtomicFile.LoadModule(path, net);
-        return net.state_dict();
+        return net.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
     }
 
     [Fact]

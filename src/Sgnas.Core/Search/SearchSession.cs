@@ -1,0 +1,209 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Sgnas.Data;
+using Sgnas.Generation;
+using Sgnas.IO;
+using Sgnas.Modules;
+using static TorchSharp.torch;
+
+namespace Sgnas.Search;
+
+/// <summary>
+/// The data split a supernet was trained with, read defensively from the <c>options</c> object of
+/// <c>supernet.json</c> (the serialized trainer options): <c>validationFraction</c> (default 0.1), <c>seed</c>
+/// (default 0), <c>maxTrainImages</c> (default all), and <c>dataPath</c> (also <c>dataset</c>, <c>data</c>; null = Fashion-MNIST). Candidates
+/// must be scored on images the supernet never trained on, so the search rebuilds exactly the trainer's held-out
+/// part (<see cref="Indices"/>).
+/// </summary>
+/// <param name="ValidationFraction">Share of the (optionally subsampled) training set held out for validation.</param>
+/// <param name="Seed">The trainer's seed.</param>
+/// <param name="MaxTrainImages">Size of the seeded subsample the trainer drew first, or null for all images.</param>
+/// <param name="DatasetPath">Dataset path, or null for Fashion-MNIST.</param>
+public sealed record SupernetDataSplit(double ValidationFraction, int Seed, int? MaxTrainImages, string? DatasetPath)
+{
+    /// <summary>Default held-out share when the metadata does not say.</summary>
+    public const double DefaultValidationFraction = 0.1;
+
+    /// <summary>Reads the split from a checkpoint's options; missing or malformed fields take the defaults.</summary>
+    public static SupernetDataSplit FromOptions(JsonNode? options)
+    {
+        var o = options as JsonObject;
+        double fraction = Number(o, "validationFraction") is double f && f > 0 && f < 1 ? f : DefaultValidationFraction;
+        int seed = Number(o, "seed") is double s && s == Math.Floor(s) && Math.Abs(s) <= int.MaxValue ? (int)s : 0;
+        int? max = Number(o, "maxTrainImages") is double m && m >= 1 && m == Math.Floor(m) && m <= int.MaxValue ? (int)m : null;
+        string? dataset = Text(o, "dataPath") ?? Text(o, "dataset") ?? Text(o, "datasetPath") ?? Text(o, "data");
+        return new SupernetDataSplit(fraction, seed, max, string.IsNullOrWhiteSpace(dataset) ? null : dataset);
+    }
+
+    /// <summary>
+    /// The trainer's train and validation indices into <paramref name="data"/>: an optional seeded subsample of
+    /// <see cref="MaxTrainImages"/> images, then a stratified split of it (as <c>SupernetTrainer</c> does).
+    /// </summary>
+    public TrainValidationIndices Indices(ImageDataset data) =>
+        Sgnas.Training.SupernetTrainer.Split(data, new Sgnas.Training.SupernetTrainerOptions
+        {
+            ValidationFraction = ValidationFraction, Seed = Seed, MaxTrainImages = MaxTrainImages,
+        });
+
+    private static JsonNode? Get(JsonObject? o, string name) =>
+        o?.FirstOrDefault(kv => string.Equals(kv.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
+
+    private static double? Number(JsonObject? o, string name)
+    {
+        if (Get(o, name) is not JsonValue v) return null;
+        if (v.TryGetValue(out double d)) return d;
+        if (v.TryGetValue(out string? s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out d)) return d;
+        return null;
+    }
+
+    private static string? Text(JsonObject? o, string name) => Get(o, name) is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+}
+
+/// <summary>Options of a <see cref="SearchSession"/>.</summary>
+public sealed record SearchSessionOptions
+{
+    /// <summary>Evaluation protocol shared by every strategy.</summary>
+    public CandidateEvaluatorOptions Evaluation { get; init; } = new();
+
+    /// <summary>Dataset to read instead of the one named in supernet.json (null: as trained).</summary>
+    public string? DatasetPath { get; init; }
+}
+
+/// <summary>
+/// A trained supernet from a run folder with its evaluation data, ready for searching: loads the weights, the
+/// training set and the supernet's own train/validation split, and builds the shared <see cref="CandidateEvaluator"/>.
+/// </summary>
+public sealed class SearchSession : IDisposable
+{
+    private ArchitectureGeneratorModel? _generator;
+
+    private SearchSession(RunFolder run, Supernet net, CandidateEvaluator evaluator, SupernetDataSplit split, Device device)
+    {
+        Run = run; Supernet = net; Evaluator = evaluator; Split = split; Device = device;
+    }
+
+    /// <summary>The device the supernet (and a loaded generator) runs on.</summary>
+    public Device Device { get; }
+
+    /// <summary>The run folder.</summary>
+    public RunFolder Run { get; }
+
+    /// <summary>The loaded supernet (eval mode).</summary>
+    public Supernet Supernet { get; }
+
+    /// <summary>The evaluator every strategy of this session scores with.</summary>
+    public CandidateEvaluator Evaluator { get; }
+
+    /// <summary>The split used.</summary>
+    public SupernetDataSplit Split { get; }
+
+    /// <summary>Opens <paramref name="runDir"/> on <paramref name="device"/>.</summary>
+    /// <exception cref="FileNotFoundException">No trained supernet in the folder, or the dataset is missing.</exception>
+    public static SearchSession Open(string runDir, Device device, SearchSessionOptions? options = null)
+    {
+        options ??= new SearchSessionOptions();
+        options.Evaluation.Validate();
+        var run = new RunFolder(runDir);
+        var (net, info) = SupernetCheckpoint.Load(run, device);
+        try
+        {
+            var split = SupernetDataSplit.FromOptions(info.Options);
+            if (options.DatasetPath != null) split = split with { DatasetPath = options.DatasetPath };
+            var data = DatasetLoader.Load(split.DatasetPath, DatasetSplit.Train);
+            var p = net.Preset;
+            // IDX files carry no class count (the reader assumes at least 10), so labels are checked, not the count.
+            int maxLabel = data.Labels.Length == 0 ? -1 : data.Labels.Max();
+            if (data.Channels != p.InputChannels || data.Height != p.InputSize || data.Width != p.InputSize || maxLabel >= p.NumClasses)
+                throw new InvalidDataException(
+                    $"dataset {split.DatasetPath ?? "Fashion-MNIST"} has {data.Channels}×{data.Height}×{data.Width} images with labels up to {maxLabel}; " +
+                    $"the supernet in {run.SupernetMeta} (preset '{p.Name}') expects {p.InputChannels}×{p.InputSize}×{p.InputSize} and labels below {p.NumClasses}.");
+            var indices = split.Indices(data);
+            var norm = new ChannelNormalization(p.Mean.ToArray(), p.Std.ToArray());
+            var evalData = EvaluationData.Create(data, indices.Train, indices.Validation, norm, options.Evaluation, device);
+            return new SearchSession(run, net, new CandidateEvaluator(net, evalData), split, device);
+        }
+        catch
+        {
+            net.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Random search on this session's evaluator.</summary>
+    public ISearchStrategy RandomSearch(RandomSearchOptions? options = null) => TunerSearchStrategy.Random(Evaluator, options);
+
+    /// <summary>Evolutionary search on this session's evaluator.</summary>
+    public ISearchStrategy EvolutionSearch(EvolutionSearchOptions? options = null) => TunerSearchStrategy.Evolution(Evaluator, options);
+
+    /// <summary>Names accepted by <see cref="CreateStrategy"/>.</summary>
+    public static IReadOnlyList<string> StrategyNames { get; } = new[] { "random", "evolution", "generator" };
+
+    /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="name"/> is a strategy name (checked before loading anything).</summary>
+    public static void ValidateStrategyName(string name)
+    {
+        if (!StrategyNames.Contains(name.ToLowerInvariant()))
+            throw new ArgumentException($"unknown search strategy '{name}'; use {string.Join(", ", StrategyNames)}.", nameof(name));
+    }
+
+    /// <summary>The strategy named <paramref name="name"/>: "random", "evolution" or "generator" (needs generator.json).</summary>
+    /// <exception cref="ArgumentException">Unknown name.</exception>
+    /// <exception cref="FileNotFoundException">"generator" without a trained generator in the run folder.</exception>
+    public ISearchStrategy CreateStrategy(string name, RandomSearchOptions? random = null, EvolutionSearchOptions? evolution = null,
+        bool generatorHardLimit = false)
+    {
+        ValidateStrategyName(name);
+        return name.ToLowerInvariant() switch
+        {
+            "random" => RandomSearch(random),
+            "evolution" => EvolutionSearch(evolution),
+            _ => GeneratorSearch(generatorHardLimit),
+        };
+    }
+
+    /// <summary>True if the run folder holds a trained generator.</summary>
+    public bool HasGenerator => File.Exists(Run.GeneratorMeta) && File.Exists(Run.GeneratorWeights);
+
+    /// <summary>
+    /// The generator strategy of this run folder (the model is loaded once and disposed with the session); its
+    /// training time, counted once, is <see cref="GeneratorTrainingSeconds"/>.
+    /// </summary>
+    /// <param name="hardLimit">Repair generated architectures over their target until they fit.</param>
+    /// <exception cref="FileNotFoundException">No generator in the run folder.</exception>
+    public GeneratorSearchStrategy GeneratorSearch(bool hardLimit = false)
+    {
+        _generator ??= ArchitectureGeneratorModel.Load(Run, Device, Supernet.Preset);
+        return GeneratorSearchStrategy.FromModel(_generator, Evaluator, hardLimit, GeneratorTrainingSeconds());
+    }
+
+    /// <summary>
+    /// The generator's training time in seconds from <c>generator.json</c>: the field <c>trainingSeconds</c>, or
+    /// when absent the sum of the per-epoch <c>seconds</c> in its <c>history</c>; 0 when neither can be read.
+    /// </summary>
+    public double GeneratorTrainingSeconds() => ReadTrainingSeconds(Run.GeneratorMeta);
+
+    /// <summary>Training time in seconds recorded in a <c>generator.json</c> (see <see cref="GeneratorTrainingSeconds"/>).</summary>
+    public static double ReadTrainingSeconds(string generatorMetaPath)
+    {
+        if (!File.Exists(generatorMetaPath)) return 0;
+        try
+        {
+            if (JsonNode.Parse(File.ReadAllText(generatorMetaPath)) is not JsonObject node) return 0;
+            if (Field(node, "trainingSeconds") is JsonValue v && v.TryGetValue(out double s) && s >= 0) return s;
+            if (Field(node, "history") is JsonArray history)
+                return history.OfType<JsonObject>().Sum(h => Field(h, "seconds") is JsonValue e && e.TryGetValue(out double x) && x >= 0 ? x : 0);
+            return 0;
+        }
+        catch (System.Text.Json.JsonException) { return 0; }
+    }
+
+    private static JsonNode? Field(JsonObject o, string name) =>
+        o.FirstOrDefault(kv => string.Equals(kv.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _generator?.Dispose();
+        Evaluator.Dispose();
+        Supernet.Dispose();
+    }
+}

@@ -1,0 +1,24 @@
+namespace Sgnas.Search;
+
+/// <summary>The set of strategies a comparison runs on a <see cref="SearchSession"/>.</summary>
+public static class SearchStrategies
+{
+    /// <summary>
+    /// Random search and evolution, each with its options, on the session's shared evaluator, plus the generator
+    /// when the run folder holds one.
+    /// </summary>
+    /// <param name="session">The opened run.</param>
+    /// <param name="random">Random-search budget.</param>
+    /// <param name="evolution">Evolution budget.</param>
+    /// <param name="generatorHardLimit">Let the generator repair architectures over their target (off: raw generation, as Fig. 7a).</param>
+    /// <param name="log">Receives one line per decision worth telling the user (e.g. why the generator is left out).</param>
+    public static IReadOnlyList<ISearchStrategy> ForComparison(SearchSession session, RandomSearchOptions? random = null,
+        EvolutionSearchOptions? evolution = null, bool generatorHardLimit = false, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        var list = new List<ISearchStrategy> { session.RandomSearch(random), session.EvolutionSearch(evolution) };
+        if (session.HasGenerator) list.Add(session.GeneratorSearch(generatorHardLimit));
+        else log?.Invoke($"no generator in {session.Run.Root} (generator.json/generator.pt): comparing the baselines only.");
+        return list;
+    }
+}

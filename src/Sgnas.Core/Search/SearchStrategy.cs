@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using Sgnas.Cost;
+using Sgnas.Data;
+using Sgnas.Generation;
+using Sgnas.SearchSpace;
+using Sgnas.Training;
+
+namespace Sgnas.Search;
+
+/// <summary>The outcome of one search for one constraint.</summary>
+/// <param name="Strategy">Name of the strategy (random, evolution, generator).</param>
+/// <param name="TargetFlopsM">The FLOPs target, in M.</param>
+/// <param name="Architecture">The chosen (canonical) architecture.</param>
+/// <param name="FlopsM">Exact FLOPs (MACs) of the chosen architecture built as a network (<see cref="FlopsCounter"/>), in M.</param>
+/// <param name="ValTop1">Its validation top-1 with inherited weights after BN recalibration.</param>
+/// <param name="ValLoss">Its validation cross-entropy.</param>
+/// <param name="Seconds">Wall time of this search (proposals plus evaluations).</param>
+/// <param name="Evaluated">Candidates scored by this search (distinct architectures).</param>
+/// <param name="Trials">Every scored proposal in order.</param>
+public sealed record SearchResult(string Strategy, double TargetFlopsM, Architecture Architecture, double FlopsM,
+    double ValTop1, double ValLoss, double Seconds, int Evaluated, IReadOnlyList<Trial> Trials)
+{
+    /// <summary>True if the chosen architecture is within the target.</summary>
+    public bool WithinTarget => FlopsM <= TargetFlopsM + 1e-9;
+}
+
+/// <summary>
+/// A way to find an architecture for a FLOPs constraint on a trained supernet: re-run per constraint (random,
+/// evolution) or amortised (the generator, trained once). All implementations score their pick with the same
+/// <see cref="CandidateEvaluator"/> protocol, so their results compare (SGNAS Table 1).
+/// </summary>
+public interface ISearchStrategy
+{
+    /// <summary>Short name, e.g. "random", "evolution", "generator".</summary>
+    string Name { get; }
+
+    /// <summary>Time paid once for any number of constraints (the generator's training), in seconds; 0 for baselines.</summary>
+    double SetupSeconds => 0;
+
+    /// <summary>Finds an architecture with FLOPs ≤ <paramref name="targetFlopsM"/> M (or as close as the strategy gets).</summary>
+    SearchResult Search(double targetFlopsM, CancellationToken cancellationToken = default, IProgress<TrainingProgress>? progress = null);
+}
+
+/// <summary>
+/// Drives any <see cref="IArchitectureTuner"/> with a <see cref="CandidateEvaluator"/>: propose, score, update, for
+/// a fixed number of trials; the best validation top-1 wins (ties: lower loss, then fewer FLOPs). The evaluator's
+/// cache is cleared at the start of each search unless asked otherwise, so every constraint pays its full search
+/// cost as a separate run would (SGNAS Table 1 counts 34N GPU hours for N constraints).
+/// </summary>
+public sealed class TunerSearchStrategy : ISearchStrategy
+{
+    private readonly Func<double, IArchitectureTuner> _createTuner;
+    private readonly CandidateEvaluator _evaluator;
+    private readonly bool _reuseCache;
+
+    /// <summary>Creates the strategy.</summary>
+    /// <param name="name">Strategy name for reports.</param>
+    /// <param name="createTuner">Makes a fresh tuner for a FLOPs target (in M).</param>
+    /// <param name="trials">Proposals per search.</param>
+    /// <param name="evaluator">Scores candidates.</param>
+    /// <param name="reuseCache">Keep cached scores across searches (faster, but understates per-constraint time).</param>
+    public TunerSearchStrategy(string name, Func<double, IArchitectureTuner> createTuner, int trials, CandidateEvaluator evaluator, bool reuseCache = false)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (trials <= 0) throw new ArgumentOutOfRangeException(nameof(trials), trials, "a search needs at least one trial.");
+        Name = name;
+        _createTuner = createTuner ?? throw new ArgumentNullException(nameof(createTuner));
+        _evaluator = evaluator ?? throw new ArgumentNullException(nameof(evaluator));
+        Trials = trials;
+        _reuseCache = reuseCache;
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <summary>Proposals per search.</summary>
+    public int Trials { get; }
+
+    /// <summary>Random search (Li &amp; Talwalkar) on <paramref name="evaluator"/>'s supernet.</summary>
+    public static TunerSearchStrategy Random(CandidateEvaluator evaluator, RandomSearchOptions? options = null)
+    {
+        options ??= new RandomSearchOptions();
+        options.Validate();
+        var space = new ArchitectureSearchSpace(evaluator.Preset);
+        return new TunerSearchStrategy("random",
+            t => new RandomSearch(space, new FlopsConstraint(evaluator.Table, t), options with { Seed = SeedFor(options.Seed, t) }),
+            options.Evaluations, evaluator);
+    }
+
+    /// <summary>SPOS evolutionary search (Algorithm 1) on <paramref name="evaluator"/>'s supernet.</summary>
+    public static TunerSearchStrategy Evolution(CandidateEvaluator evaluator, EvolutionSearchOptions? options = null)
+    {
+        options ??= new EvolutionSearchOptions();
+        options.Validate();
+        return new TunerSearchStrategy("evolution",
+            t => new EvolutionSearch(evaluator.Preset, new FlopsConstraint(evaluator.Table, t), options with { Seed = SeedFor(options.Seed, t) }),
+            options.TotalEvaluations, evaluator);
+    }
+
+    /// <summary>
+    /// The tuner seed for one target: a mix of the options' seed and the target, so searches for different
+    /// constraints are independent runs (as N separate searches would be) yet each is reproducible.
+    /// </summary>
+    public static int SeedFor(int seed, double targetFlopsM) =>
+        SeedMix.Mix(seed, (int)Math.Round(targetFlopsM * 1000), 11);
+
+    /// <inheritdoc />
+    public SearchResult Search(double targetFlopsM, CancellationToken cancellationToken = default, IProgress<TrainingProgress>? progress = null)
+    {
+        var clock = Stopwatch.StartNew();
+        if (!_reuseCache) _evaluator.ClearCache();
+        int before = _evaluator.Evaluations;
+        var tuner = _createTuner(targetFlopsM);
+        string stage = $"{Name} <= {targetFlopsM.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} M";
+        var trials = new List<Trial>(Trials);
+        CandidateResult? best = null;
+        for (int t = 1; t <= Trials; t++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var arch = tuner.Propose();
+            int evaluationsBefore = _evaluator.Evaluations;
+            var r = _evaluator.Evaluate(arch, cancellationToken);
+            tuner.Update(r.Architecture, r.ValTop1);
+            trials.Add(new Trial(t, r.Architecture, r.FlopsM, r.ValTop1, r.ValLoss, _evaluator.Evaluations > evaluationsBefore ? r.Seconds : 0));
+            if (best is null || Better(r, best)) best = r;
+            progress?.Report(new TrainingProgress(stage, 1, 1, t, Trials,
+                new Dictionary<string, double> { ["top1"] = r.ValTop1, ["best_top1"] = best.ValTop1, ["best_flopsM"] = best.FlopsM },
+                EpochDone: t == Trials));
+        }
+        var exact = FlopsCounter.Count(_evaluator.Preset, best!.Architecture).FlopsM;
+        return new SearchResult(Name, targetFlopsM, best.Architecture, exact, best.ValTop1, best.ValLoss,
+            clock.Elapsed.TotalSeconds, _evaluator.Evaluations - before, trials);
+    }
+
+    private static bool Better(CandidateResult a, CandidateResult b) =>
+        a.ValTop1 != b.ValTop1 ? a.ValTop1 > b.ValTop1 : a.ValLoss != b.ValLoss ? a.ValLoss < b.ValLoss : a.FlopsM < b.FlopsM;
+}
+
+/// <summary>
+/// The SGNAS generator as a strategy: one call of a generating function (a forward pass of the trained generator
+/// for the target), then one evaluation of the generated architecture with the same protocol as the baselines.
+/// The generator's training time is reported once as <see cref="SetupSeconds"/>.
+/// </summary>
+public sealed class GeneratorSearchStrategy : ISearchStrategy
+{
+    private readonly Func<double[], Architecture[]> _generate;
+    private readonly CandidateEvaluator _evaluator;
+
+    /// <summary>Creates the strategy.</summary>
+    /// <param name="generate">Maps FLOPs targets (M) to one architecture each (e.g. a batched generator forward pass).</param>
+    /// <param name="evaluator">Scores the generated architecture.</param>
+    /// <param name="trainingSeconds">Generator training time, counted once for any number of constraints.</param>
+    /// <param name="name">Strategy name for reports.</param>
+    public GeneratorSearchStrategy(Func<double[], Architecture[]> generate, CandidateEvaluator evaluator, double trainingSeconds = 0, string name = "generator")
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (!(trainingSeconds >= 0)) throw new ArgumentOutOfRangeException(nameof(trainingSeconds), trainingSeconds, "must be ≥ 0.");
+        _generate = generate ?? throw new ArgumentNullException(nameof(generate));
+        _evaluator = evaluator ?? throw new ArgumentNullException(nameof(evaluator));
+        SetupSeconds = trainingSeconds;
+        Name = name;
+    }
+
+    /// <summary>
+    /// The strategy of a trained <see cref="ArchitectureGeneratorModel"/>: each search is one
+    /// <see cref="ArchitectureGeneratorModel.Generate"/> call (one forward pass) for the target.
+    /// </summary>
+    /// <param name="model">The trained generator (not disposed by the strategy).</param>
+    /// <param name="evaluator">Scores the generated architecture.</param>
+    /// <param name="hardLimit">Repair architectures over their target until they fit (see <c>HardLimit</c>).</param>
+    /// <param name="trainingSeconds">Generator training time, counted once.</param>
+    public static GeneratorSearchStrategy FromModel(ArchitectureGeneratorModel model, CandidateEvaluator evaluator, bool hardLimit = false, double trainingSeconds = 0)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(evaluator);
+        if (model.Preset.ToJson() != evaluator.Preset.ToJson())
+            throw new ArgumentException($"the generator was trained for preset '{model.Preset.Name}', the supernet uses '{evaluator.Preset.Name}' (or other settings).", nameof(model));
+        return new GeneratorSearchStrategy(targets => model.Generate(targets, hardLimit).Select(g => g.Architecture).ToArray(), evaluator, trainingSeconds);
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public double SetupSeconds { get; }
+
+    /// <inheritdoc />
+    public SearchResult Search(double targetFlopsM, CancellationToken cancellationToken = default, IProgress<TrainingProgress>? progress = null)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var clock = Stopwatch.StartNew();
+        _evaluator.ClearCache();
+        var generated = _generate(new[] { targetFlopsM });
+        if (generated is null || generated.Length != 1)
+            throw new InvalidOperationException($"the generator returned {generated?.Length ?? 0} architectures for 1 target.");
+        var r = _evaluator.Evaluate(generated[0], cancellationToken);
+        var exact = FlopsCounter.Count(_evaluator.Preset, r.Architecture).FlopsM;
+        progress?.Report(new TrainingProgress($"{Name} <= {targetFlopsM.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} M", 1, 1, 1, 1,
+            new Dictionary<string, double> { ["top1"] = r.ValTop1, ["flopsM"] = exact }, EpochDone: true));
+        return new SearchResult(Name, targetFlopsM, r.Architecture, exact, r.ValTop1, r.ValLoss, clock.Elapsed.TotalSeconds, 1,
+            new[] { new Trial(1, r.Architecture, r.FlopsM, r.ValTop1, r.ValLoss, r.Seconds) });
+    }
+}
