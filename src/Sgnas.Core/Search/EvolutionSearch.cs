@@ -149,7 +149,11 @@ public sealed class EvolutionSearch : IArchitectureTuner
         for (int t = 0; t < _options.MaxTriesPerCandidate; t++)
         {
             var a = RandomArchitecture();
-            if (!_constraint.IsSatisfiedBy(a)) continue;
+            if (!_constraint.IsSatisfiedBy(a))
+            {
+                if (t < FlopsConstraint.RejectionTries || _constraint.ShrinkToFit(a, _random) is not { } fitted) continue;
+                a = fitted;
+            }
             if (!_seen.Contains(a)) return a;
             repeat ??= a;
         }

@@ -59,7 +59,11 @@ public sealed class RandomSearch : IArchitectureTuner
         for (int t = 0; t < _options.MaxTriesPerCandidate; t++)
         {
             var a = _space.FromUnitVector(_space.SampleUnitVector(_random));
-            if (!_constraint.IsSatisfiedBy(a)) continue;
+            if (!_constraint.IsSatisfiedBy(a))
+            {
+                if (t < FlopsConstraint.RejectionTries || _constraint.ShrinkToFit(a, _random) is not { } fitted) continue;
+                a = fitted;
+            }
             if (_seen.Add(a)) return a;
             repeat ??= a;
         }

@@ -65,6 +65,41 @@ public sealed class FlopsConstraint
     /// <summary>True if <paramref name="arch"/> is within the target (1e-9 M slack for rounding).</summary>
     public bool IsSatisfiedBy(Architecture arch) => FlopsM(arch) <= TargetFlopsM + 1e-9;
 
+    /// <summary>Pure rejection draws before <see cref="ShrinkToFit"/> helps (uniform sampling stays the rule).</summary>
+    public const int RejectionTries = 1000;
+
+    /// <summary>
+    /// Shrinks an over-budget draw by random single-sub-block reductions (drop the last active sub-block of a layer
+    /// above the minimum rate, or step one kernel down) until it meets the target. For targets near the smallest
+    /// architecture, where uniform draws almost never land, this keeps the candidates random yet feasible.
+    /// Returns null when even the smallest architecture exceeds the target.
+    /// </summary>
+    public Architecture? ShrinkToFit(Architecture arch, Random random)
+    {
+        var p = _table.Preset;
+        if (Range.Min > TargetFlopsM + 1e-9) return null;
+        var kernels = p.Kernels.Order().ToArray();
+        var layers = arch.Layers.Select(l => l.Kernels.ToList()).ToList();
+        Architecture Current() => new Architecture(layers.Select(k => new LayerChoice(k))).Canonical();
+        var current = Current();
+        while (!IsSatisfiedBy(current))
+        {
+            // Reductions still possible: (layer, -1) drops a sub-block, (layer, j) steps kernel j down.
+            var moves = new List<(int Layer, int Slot)>();
+            for (int i = 0; i < layers.Count; i++)
+            {
+                if (layers[i].Count > p.MinExpansion) moves.Add((i, -1));
+                for (int j = 0; j < layers[i].Count; j++) if (layers[i][j] != kernels[0]) moves.Add((i, j));
+            }
+            if (moves.Count == 0) return null;
+            var (layer, slot) = moves[random.Next(moves.Count)];
+            if (slot < 0) layers[layer].RemoveAt(random.Next(layers[layer].Count));
+            else layers[layer][slot] = kernels[Array.IndexOf(kernels, layers[layer][slot]) - 1];
+            current = Current();
+        }
+        return current;
+    }
+
     /// <summary>The error raised after <paramref name="tries"/> draws found nothing under the target.</summary>
     public InfeasibleConstraintException NotFound(int tries) => new(
         $"no architecture under {TargetFlopsM:0.###} M found after {tries} tries; feasible range is {Range.Min:0.###}..{Range.Max:0.###} M " +
