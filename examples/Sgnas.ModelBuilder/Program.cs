@@ -46,7 +46,7 @@ if (quick)
     // A smoke-test budget: minutes, not accuracy.
     options.Supernet = options.Supernet with { Epochs = 1, MaxTrainImages = 3000 };
     options.Generator = options.Generator with { Epochs = 1 };
-    options.Retrain = options.Retrain with { Epochs = 1, MaxTrainImages = 3000 };
+    options.Retrain = options.Retrain with { Epochs = 3, MaxTrainImages = 6000 };
 }
 var model = ml.Transforms.SgnasSearch(options).Fit(train);
 

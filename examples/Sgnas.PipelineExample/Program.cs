@@ -19,7 +19,7 @@ if (quick)
 {
     search.Supernet = search.Supernet with { Epochs = 1, MaxTrainImages = 3000 };
     search.Generator = search.Generator with { Epochs = 1 };
-    search.Retrain = search.Retrain with { Epochs = 1, MaxTrainImages = 3000 };
+    search.Retrain = search.Retrain with { Epochs = 3, MaxTrainImages = 6000 };
 }
 
 // A larger pipeline: keep the true class name, search + train the network, and turn the predicted key back into
