@@ -50,9 +50,11 @@ internal static class SchemaChecks
     {
         var b = new DataViewSchema.Builder();
         foreach (var c in input)
-            if (c.Name != scoreColumn && c.Name != predictedLabelColumn) b.AddColumn(c.Name, TypeOf(c));
-        b.AddColumn(scoreColumn, new VectorDataViewType(NumberDataViewType.Single, classCount));
-        b.AddColumn(predictedLabelColumn, new KeyDataViewType(typeof(uint), classCount));
+            if (c.Name != scoreColumn && c.Name != predictedLabelColumn) b.AddColumn(c.Name, TypeOf(c), AnnotationsOf(c));
+        // The real chain names the score slots and the predicted keys after the classes; the shape carries the kinds,
+        // so MapKeyToValue(PredictedLabel) and friends validate in an EstimatorChain before Fit.
+        b.AddColumn(scoreColumn, new VectorDataViewType(NumberDataViewType.Single, classCount), TextVectorAnnotation(AnnotationUtils.SlotNames, classCount));
+        b.AddColumn(predictedLabelColumn, new KeyDataViewType(typeof(uint), classCount), TextVectorAnnotation(AnnotationUtils.KeyValues, classCount));
         return ShapeOf(b.ToSchema());
     }
 
@@ -61,7 +63,7 @@ internal static class SchemaChecks
     {
         var b = new DataViewSchema.Builder();
         foreach (var c in input)
-            if (columns.All(n => n.Name != c.Name)) b.AddColumn(c.Name, TypeOf(c));
+            if (columns.All(n => n.Name != c.Name)) b.AddColumn(c.Name, TypeOf(c), AnnotationsOf(c));
         foreach (var (name, type) in columns) b.AddColumn(name, type);
         return ShapeOf(b.ToSchema());
     }
@@ -89,13 +91,55 @@ internal static class SchemaChecks
     /// <summary>The shape of a concrete schema.</summary>
     public static SchemaShape ShapeOf(DataViewSchema schema) => CreateShape(schema);
 
-    // A shape column only knows its kind, so a known-size vector gets a placeholder length of 1.
-    private static DataViewType TypeOf(SchemaShape.Column c) => c.Kind switch
+    private static class AnnotationUtils
     {
-        SchemaShape.Column.VectorKind.Scalar => c.ItemType,
-        SchemaShape.Column.VectorKind.Vector => new VectorDataViewType((PrimitiveDataViewType)c.ItemType, 1),
-        _ => new VectorDataViewType((PrimitiveDataViewType)c.ItemType),
-    };
+        public const string SlotNames = "SlotNames", KeyValues = "KeyValues";
+    }
+
+    private static DataViewSchema.Annotations TextVectorAnnotation(string kind, int size)
+    {
+        var ab = new DataViewSchema.Annotations.Builder();
+        AddTextVector(ab, kind, size);
+        return ab.ToAnnotations();
+    }
+
+    private static void AddTextVector(DataViewSchema.Annotations.Builder ab, string kind, int size)
+    {
+        ValueGetter<VBuffer<ReadOnlyMemory<char>>> get = (ref VBuffer<ReadOnlyMemory<char>> v) =>
+            v = new VBuffer<ReadOnlyMemory<char>>(size, Enumerable.Range(0, size).Select(i => i.ToString().AsMemory()).ToArray());
+        ab.Add(kind, new VectorDataViewType(TextDataViewType.Instance, size), get);
+    }
+
+    // Carries the annotation kinds a downstream estimator checks (key values of keys, slot names of vectors) into the
+    // rebuilt schema; the values are placeholders of the right type, as a shape holds no values.
+    private static DataViewSchema.Annotations? AnnotationsOf(SchemaShape.Column c)
+    {
+        if (c.Annotations is null) return null;
+        var ab = new DataViewSchema.Annotations.Builder();
+        bool any = false;
+        foreach (var a in c.Annotations)
+        {
+            if (a.ItemType is not TextDataViewType || a.Kind != SchemaShape.Column.VectorKind.Vector) continue;
+            int size = (a.Name == AnnotationUtils.KeyValues && c.IsKey) || a.Name == AnnotationUtils.SlotNames ? 1 : 0;
+            if (size <= 0) continue;
+            AddTextVector(ab, a.Name, size);
+            any = true;
+        }
+        return any ? ab.ToAnnotations() : null;
+    }
+
+    // A shape column only knows its kind, so a known-size vector gets a placeholder length of 1.
+    private static DataViewType TypeOf(SchemaShape.Column c)
+    {
+        // A shape's key column reports its raw type with IsKey set and no count: a one-value key stands in.
+        var item = c.IsKey ? new KeyDataViewType(c.ItemType.RawType, 1) : (PrimitiveDataViewType)c.ItemType;
+        return c.Kind switch
+        {
+            SchemaShape.Column.VectorKind.Scalar => item,
+            SchemaShape.Column.VectorKind.Vector => new VectorDataViewType(item, 1),
+            _ => new VectorDataViewType(item),
+        };
+    }
 
     private static string Describe(SchemaShape.Column c) =>
         $"{c.Kind} of {c.ItemType}{(c.IsKey ? " (key)" : "")}";

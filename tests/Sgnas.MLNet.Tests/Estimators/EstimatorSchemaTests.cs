@@ -106,3 +106,35 @@ public class EstimatorSchemaTests
         Assert.Throws<ArgumentException>(() => Ml.Transforms.GeneratorSearch(new GeneratorSearch.Options()));
     }
 }
+
+public class EstimatorChainSchemaTests
+{
+    private sealed class Row
+    {
+        public uint Label { get; set; }
+        [VectorType(28 * 28)] public float[] Features { get; set; } = new float[28 * 28];
+    }
+
+    [Fact]
+    public void KeyToValueOnBothKeysValidatesAroundSgnasSearchInAChain()
+    {
+        var ml = new MLContext(0);
+        var data = ml.Data.LoadFromEnumerable(new[] { new Row { Label = 1 } }, KeyedSchema());
+        var chain = ml.Transforms.Conversion.MapKeyToValue("TrueClass", "Label")
+            .Append(ml.Transforms.SgnasSearch(new SgnasSearch.Options()))
+            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedClass", "PredictedLabel"))
+            .Append(ml.Transforms.Conversion.MapKeyToValue("LabelAgain", "Label"));
+        var output = chain.GetOutputSchema(SchemaChecks.ShapeOf(data.Schema));
+        Assert.NotNull(SchemaChecks.Find(output, "PredictedClass"));
+        Assert.NotNull(SchemaChecks.Find(output, "LabelAgain"));
+    }
+
+    private static SchemaDefinition KeyedSchema()
+    {
+        var s = SchemaDefinition.Create(typeof(Row));
+        s["Label"].ColumnType = new KeyDataViewType(typeof(uint), 10);
+        var names = new VBuffer<ReadOnlyMemory<char>>(10, Enumerable.Range(0, 10).Select(i => $"c{i}".AsMemory()).ToArray());
+        s["Label"].AddAnnotation("KeyValues", names, new VectorDataViewType(TextDataViewType.Instance, 10));
+        return s;
+    }
+}
