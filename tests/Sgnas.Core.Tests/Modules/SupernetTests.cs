@@ -7,7 +7,7 @@ namespace Sgnas.Core.Tests.Modules;
 
 public class SupernetTests
 {
-    private static SearchSpacePreset Tiny() => new()
+    internal static SearchSpacePreset Tiny() => new()
     {
         Name = "tiny", InputChannels = 1, InputSize = 8, NumClasses = 3, StemChannels = 4, StemStride = 1,
         FirstBlockChannels = 4, Layers = new[] { new LayerSpec(4, 1), new LayerSpec(6, 2) }, HeadChannels = 8,
@@ -101,11 +101,7 @@ public class SubnetExtractionTests
     public void ExtractedChildComputesTheSupernetPath()
     {
         torch.manual_seed(3);
-        var p = new SearchSpacePreset
-        {
-            Name = "tiny", InputChannels = 1, InputSize = 8, NumClasses = 3, StemChannels = 4, StemStride = 1,
-            FirstBlockChannels = 4, Layers = new[] { new LayerSpec(4, 1), new LayerSpec(6, 2) }, HeadChannels = 8,
-        };
+        var p = SupernetTests.Tiny();
         using var net = new Supernet(p);
         var s = new ArchitectureSampler(p, 9);
         net.train();
