@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sgnas.Data;
 using Sgnas.Training;
@@ -22,13 +21,7 @@ public static class GeneratorData
     public static int[] ValidationIndices(ImageDataset data, JsonNode? supernetOptions, int? maxImages = null)
     {
         ArgumentNullException.ThrowIfNull(data);
-        double fraction = Read(supernetOptions, "validationFraction", 0.1);
-        int seed = (int)Read(supernetOptions, "seed", 0);
-        double maxTrain = Read(supernetOptions, "maxTrainImages", double.NaN);
-        var val = SupernetTrainer.Split(data, new SupernetTrainerOptions
-        {
-            ValidationFraction = fraction, Seed = seed, MaxTrainImages = double.IsFinite(maxTrain) ? (int)maxTrain : null,
-        }).Validation;
+        var val = SupernetDataSplit.FromOptions(supernetOptions).Indices(data).Validation;
         if (maxImages is int m)
         {
             if (m < 1) throw new ArgumentOutOfRangeException(nameof(maxImages), m, "max validation images must be at least 1.");
@@ -37,24 +30,6 @@ public static class GeneratorData
         return val;
     }
 
-    /// <summary>The data path recorded in the supernet options (<c>dataPath</c> or <c>data</c>), or null.</summary>
-    public static string? DataPath(JsonNode? supernetOptions)
-    {
-        foreach (var key in new[] { "dataPath", "data", "dataset" })
-            if (supernetOptions is JsonObject o && o[key] is JsonValue v && v.TryGetValue<string>(out var s) && !string.IsNullOrWhiteSpace(s))
-                return s;
-        return null;
-    }
-
-    private static double Read(JsonNode? node, string key, double fallback)
-    {
-        if (node is not JsonObject o || o[key] is not JsonValue v) return fallback;
-        try
-        {
-            if (v.TryGetValue<double>(out var d)) return d;
-            if (v.TryGetValue<string>(out var s) && double.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out d)) return d;
-        }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or JsonException) { }
-        return fallback;
-    }
+    /// <summary>The data path recorded in the supernet options (<c>dataPath</c>, <c>dataset</c> or <c>data</c>), or null.</summary>
+    public static string? DataPath(JsonNode? supernetOptions) => SupernetDataSplit.FromOptions(supernetOptions).DatasetPath;
 }

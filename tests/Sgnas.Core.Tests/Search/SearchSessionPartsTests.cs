@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Sgnas.Generation;
 using Sgnas.Modules;
 using Sgnas.Search;
+using Sgnas.Training;
 using static TorchSharp.torch;
 
 namespace Sgnas.Core.Tests.Search;
