@@ -5,6 +5,9 @@ namespace Sgnas.IO;
 /// <code>
 /// DIR/supernet.pt, supernet.json      stage 1 (weights, metadata)
 /// DIR/generator.pt, generator.json    stage 2 (generator weights; prior pool, interval, preset, metrics)
+/// DIR/generator-training/             stage 2 per-epoch checkpoint (for train-generator --resume)
+/// DIR/*.manifest.json                 one per checkpoint set: SHA-256 of each of its files (CheckpointSet)
+/// DIR/.sgnas.lock                     held by the process writing the folder (RunLock); holds its PID
 /// DIR/search/                         baseline searches and comparisons
 /// DIR/retrain/                        stage 3 (checkpoints, metrics.json)
 /// DIR/model.onnx, DIR/model.zip       exports
@@ -27,22 +30,27 @@ public sealed class RunFolder
     public string SupernetOptimizer => Path.Combine(Root, "supernet.optim.pt");
     public string GeneratorWeights => Path.Combine(Root, "generator.pt");
     public string GeneratorMeta => Path.Combine(Root, "generator.json");
+    public string GeneratorTrainingDir => Path.Combine(Root, "generator-training");
     public string SearchDir => Path.Combine(Root, "search");
     public string RetrainDir => Path.Combine(Root, "retrain");
     public string Onnx => Path.Combine(Root, "model.onnx");
     public string MlNetModel => Path.Combine(Root, "model.zip");
 
     /// <summary>Throws a clear error if the supernet stage has not been run in this folder.</summary>
+    /// <remarks>Completes or discards an interrupted supernet save first (<see cref="CheckpointSet.Recover"/>).</remarks>
     public void RequireSupernet()
     {
+        new CheckpointSet(Root, "supernet").Recover();
         if (!File.Exists(SupernetMeta) || !File.Exists(SupernetWeights))
             throw new FileNotFoundException(
                 $"No trained supernet in {Root} (expected supernet.json and supernet.pt). Run 'sgnas train-supernet --out {Root}' first.");
     }
 
     /// <summary>Throws a clear error if the generator stage has not been run in this folder.</summary>
+    /// <remarks>Completes or discards an interrupted generator save first (<see cref="CheckpointSet.Recover"/>).</remarks>
     public void RequireGenerator()
     {
+        new CheckpointSet(Root, "generator").Recover();
         if (!File.Exists(GeneratorMeta) || !File.Exists(GeneratorWeights))
             throw new FileNotFoundException(
                 $"No trained generator in {Root} (expected generator.json and generator.pt). Run 'sgnas train-generator --run {Root}' first.");
