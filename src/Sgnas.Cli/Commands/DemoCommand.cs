@@ -30,6 +30,8 @@ public sealed class DemoCommand : ICommand
         "  --device D                cpu, cuda, cuda:N (default cpu)\n" +
         "  --threads N               libtorch intra-op threads\n" +
         "  --seed N                  (default 0)\n" +
+        "  --resume                  continue an interrupted demo in --out: finished stages are reused, an interrupted one\n" +
+        "                            continues from its last checkpoint (same options as the first run)\n" +
         "  --json                    summary as JSON on stdout";
 
     public int Run(Args args)
@@ -51,11 +53,16 @@ public sealed class DemoCommand : ICommand
         string device = args.String("device", "cpu")!;
         int seed = args.Int("seed", 0);
         int? threads = args.String("threads") is null ? null : args.Int("threads", 1, min: 1);
+        bool resume = args.Flag("resume");
         var output = new Output(args.Flag("json"));
         args.RejectUnknown(Name);
         if (threads is int n) TorchSharp.torch.set_num_threads(n);
-        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
-            throw new UsageException($"--out {outDir} is not empty; choose a new folder (every stage checkpoints there).");
+        if (!resume && Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
+            throw new UsageException($"--out {outDir} is not empty; choose a new folder (every stage checkpoints there), or pass --resume to continue the demo in it.");
+        if (resume && !File.Exists(new RunFolder(outDir).SupernetMeta))
+            throw new UsageException($"--resume: {Path.GetFullPath(outDir)} holds no demo to continue (no supernet.json); run without --resume.");
+        using var longRun = LongRun.Start(Name, outDir);
+        longRun.Kept = $"every stage's last checkpoint is kept in {Path.GetFullPath(outDir)}; continue with the same command and --resume.";
 
         var clock = Stopwatch.StartNew();
         var ml = new MLContext(seed);
@@ -69,6 +76,7 @@ public sealed class DemoCommand : ICommand
             RunFolder = outDir, TargetFlopsM = flops, Device = device, Seed = seed,
             Supernet = supernet, Generator = generator, Retrain = retrain,
             TestData = test, Progress = output.Progress(),
+            ReuseCompletedStages = resume, CancellationToken = longRun.Token,
         };
         var model = ml.Transforms.SgnasSearch(options).Fit(train);
         var report = model.Report!;

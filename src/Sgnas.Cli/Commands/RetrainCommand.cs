@@ -88,6 +88,7 @@ public sealed class RetrainCommand : ICommand
         catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message); }
 
         var arch = ArchitectureCodec.Parse(archText, preset);
+        using var longRun = LongRun.Start(Name, outDir);
         var device = DeviceSelector.Resolve(deviceName);
         if (threads is int threadCount) TorchSharp.torch.set_num_threads(threadCount);
         string source = dataPath ?? $"Fashion-MNIST ({FashionMnist.DefaultFolder})";
@@ -109,18 +110,8 @@ public sealed class RetrainCommand : ICommand
                    $"{test?.Count ?? 0} test images, {options.Optimizer} peak lr {options.EffectiveLearningRate:G3}, batch {options.BatchSize}, " +
                    $"{options.Epochs} epochs, device {deviceName}");
 
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-        Console.CancelKeyPress += onCancel;
-        RetrainMetrics metrics;
-        try
-        {
-            metrics = new ArchitectureRetrainer(preset, arch, options, device).Run(train, test, outDir, output.Progress(), cts.Token);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
+        longRun.Kept = $"the checkpoint of the last completed epoch is kept in {Path.GetFullPath(outDir)}; continue with the same command and --resume.";
+        var metrics = new ArchitectureRetrainer(preset, arch, options, device).Run(train, test, outDir, output.Progress(), longRun.Token);
 
         if (output.Json) Console.Out.WriteLine(JsonSerializer.Serialize(metrics, RetrainJson.Options));
         else

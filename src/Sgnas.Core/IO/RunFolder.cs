@@ -36,6 +36,36 @@ public sealed class RunFolder
     public string Onnx => Path.Combine(Root, "model.onnx");
     public string MlNetModel => Path.Combine(Root, "model.zip");
 
+    /// <summary>The folder's lock (<see cref="RunLock"/>).</summary>
+    public string LockFile => Path.Combine(Root, RunLock.FileName);
+
+    /// <summary>Demo summary written by <c>sgnas demo</c>.</summary>
+    public string DemoSummary => Path.Combine(Root, "demo.json");
+
+    /// <summary>
+    /// Moves the artifacts that depend on the generator (search results, retraining, exported models, demo summary)
+    /// into a new <c>DIR/stale-UTCTIME/</c> folder before the generator is replaced, so nothing in the folder
+    /// describes a generator that no longer exists. Returns the folder they went to, or null if there were none.
+    /// </summary>
+    public string? MoveAsideGeneratorDependents() =>
+        MoveAside([MlNetModel, Onnx, DemoSummary, SearchDir, RetrainDir]);
+
+    /// <summary>Moves the given files or folders (those that exist) into a new <c>DIR/stale-UTCTIME/</c>; returns it or null.</summary>
+    public string? MoveAside(IEnumerable<string> paths)
+    {
+        var present = paths.Where(p => File.Exists(p) || Directory.Exists(p)).ToList();
+        if (present.Count == 0) return null;
+        string stale = Path.Combine(Root, "stale-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss-fff", System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(stale);
+        foreach (var p in present)
+        {
+            string target = Path.Combine(stale, Path.GetFileName(p));
+            if (Directory.Exists(p)) Directory.Move(p, target);
+            else File.Move(p, target);
+        }
+        return stale;
+    }
+
     /// <summary>Throws a clear error if the supernet stage has not been run in this folder.</summary>
     /// <remarks>Completes or discards an interrupted supernet save first (<see cref="CheckpointSet.Recover"/>).</remarks>
     public void RequireSupernet()
