@@ -75,7 +75,7 @@ public sealed class DemoCommand : ICommand
             Preset = args.String("preset", "fashion-small")!,
             RunFolder = outDir, TargetFlopsM = flops, Device = device, Seed = seed,
             Supernet = supernet, Generator = generator, Retrain = retrain,
-            TestData = test, Progress = output.Progress(),
+            TestData = test, TestDataSource = DatasetLoader.Describe(dataPath, DatasetSplit.Test), Progress = output.Progress(),
             ReuseCompletedStages = resume, CancellationToken = longRun.Token,
         };
         var model = ml.Transforms.SgnasSearch(options).Fit(train);
@@ -101,6 +101,7 @@ public sealed class DemoCommand : ICommand
             runFolder = model.Run.Root,
             modelZip = model.Run.MlNetModel,
             report,
+            testData = new { source = report.TestSource, images = report.TestImages },
             mlnet = new { accuracy = metrics.MicroAccuracy, macroAccuracy = metrics.MacroAccuracy, logLoss = metrics.LogLoss },
             budgets = generated.Select(g => new { targetFlopsM = g.TargetFlopsM, flopsM = g.FlopsM, paramsM = g.ParamsM, architecture = g.Architecture.ToString(), repaired = g.Repaired }),
             generateTenMilliseconds = genMs,
@@ -117,6 +118,7 @@ public sealed class DemoCommand : ICommand
             s.AppendLine($"  supernet val top-1  {report.SupernetValTop1:P1}");
             s.AppendLine($"  generator           Kendall {report.GeneratorKendallTau:F3}, Pearson {report.GeneratorPearson:F3}, MARE {report.GeneratorMeanAbsRelError:P1}");
             s.AppendLine($"  test top-1 / top-5  {report.TestTop1:P2} / {report.TestTop5:P2} (ML.NET Evaluate: {metrics.MicroAccuracy:P2}, log-loss {metrics.LogLoss:F3})");
+            s.AppendLine($"  test images         {report.TestImages} from {report.TestSource}");
             s.AppendLine($"  stage seconds       {string.Join(", ", report.StageSeconds.Select(kv => $"{kv.Key} {kv.Value:F0}"))}");
             s.AppendLine($"  ML.NET model        {model.Run.MlNetModel}");
             s.AppendLine($"  ten budgets, one pass ({genMs:F1} ms):");

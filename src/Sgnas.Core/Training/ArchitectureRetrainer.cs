@@ -200,6 +200,7 @@ public sealed class ArchitectureRetrainer
             {
                 Architecture = archText, Preset = _preset.Name,
                 TestTop1 = t?.Top1, TestTop5 = t?.Top5, TestLoss = t?.Loss, TestImages = t?.Count ?? 0,
+                TestSource = test is null ? null : test.Source ?? "given by the caller (source not recorded)",
                 ConfusionMatrix = t?.Confusion, ClassNames = (test ?? train).ClassNames,
                 FlopsM = cost.FlopsM, ParamsM = cost.ParamsM,
                 Epochs = state.Epoch, BestEpoch = state.BestEpoch,

@@ -41,6 +41,10 @@ public sealed record SgnasSearchReport
     public double? TestTop1 { get; init; }
     /// <summary>Test top-5, when test data was given.</summary>
     public double? TestTop5 { get; init; }
+    /// <summary>Test images behind <see cref="TestTop1"/> (0 without test data).</summary>
+    public int TestImages { get; init; }
+    /// <summary>Where the test images came from (<see cref="SgnasSearch.Options.TestDataSource"/>).</summary>
+    public string? TestSource { get; init; }
     /// <summary>Wall seconds per stage: supernet, generator, generation, retrain, export.</summary>
     public required IReadOnlyDictionary<string, double> StageSeconds { get; init; }
 }
@@ -72,6 +76,8 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
         public int? MaxGeneratorImages { get; set; } = SgnasSearchDefaults.MaxGeneratorImages;
         /// <summary>Optional test data for the report (top-1, top-5).</summary>
         public IDataView? TestData { get; set; }
+        /// <summary>Where <see cref="TestData"/> comes from, recorded in the report and metrics.json.</summary>
+        public string? TestDataSource { get; set; }
         /// <summary>
         /// Reuse the stages already in the run folder: a finished supernet or generator is loaded, and a stage that was
         /// interrupted (supernet, generator training, retraining) continues from its last checkpoint.
@@ -104,7 +110,7 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
         if (o.TestData is not null)
         {
             SchemaChecks.CheckImageColumns(o.TestData.Schema, o.LabelColumnName, o.FeatureColumnName, _preset, needLabel: true);
-            test = o.TestData.ToImageDataset(o.LabelColumnName, o.FeatureColumnName);
+            test = o.TestData.ToImageDataset(o.LabelColumnName, o.FeatureColumnName).WithSource(o.TestDataSource);
         }
         var data = input.ToImageDataset(o.LabelColumnName, o.FeatureColumnName);
         var run = new RunFolder(o.ResolveRunFolder());
@@ -159,6 +165,8 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
             RetrainValTop1 = metrics.BestValidationTop1,
             TestTop1 = metrics.TestTop1,
             TestTop5 = metrics.TestTop5,
+            TestImages = metrics.TestImages,
+            TestSource = metrics.TestSource,
             StageSeconds = seconds,
         };
         return model;
