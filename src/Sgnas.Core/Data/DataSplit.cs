@@ -117,10 +117,14 @@ public static class DataSplit
     /// The part of a dataset without its own test set that serves as <paramref name="split"/>: a stratified, seeded
     /// <see cref="HeldOutTestFraction"/> of the images is the test part; the rest is the training part.
     /// </summary>
+    /// <exception cref="ArgumentException">Too few images for both parts to be non-empty.</exception>
     public static int[] HeldOutSplit(IReadOnlyList<int> labels, DatasetSplit split)
     {
         ArgumentNullException.ThrowIfNull(labels);
-        var s = TrainValidation(labels.Count, HeldOutTestFraction, HeldOutTestSeed, labels);
+        TrainValidationIndices s;
+        // Stratified when every part is non-empty; classes too small to give a test image fall back to a plain shuffle.
+        try { s = TrainValidation(labels.Count, HeldOutTestFraction, HeldOutTestSeed, labels); }
+        catch (ArgumentException) { s = TrainValidation(labels.Count, HeldOutTestFraction, HeldOutTestSeed); }
         return split == DatasetSplit.Test ? s.Validation : s.Train;
     }
 

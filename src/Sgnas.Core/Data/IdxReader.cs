@@ -78,8 +78,15 @@ public static class IdxReader
             $"'{folderOrImagesFile}' has IDX files but none for the {split.ToString().ToLowerInvariant()} split ({(split == DatasetSplit.Train ? "train-" : "t10k-")}images-idx3-ubyte[.gz]).");
         var data = ReadPair(pair.Images, pair.Labels, classNames);
         if (!File.Exists(folderOrImagesFile)) return data.WithSource(Path.GetFullPath(pair.Images));
-        var part = DataSplit.HeldOutSplit(data.Labels, split);
         string file = Path.GetFullPath(pair.Images);
+        int[] part;
+        try { part = DataSplit.HeldOutSplit(data.Labels, split); }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException(
+                $"'{file}' holds {data.Count} images, too few to hold out a test part that is never trained on ({e.Message}); " +
+                "give a folder with separate train- and t10k- files, or more images.", e);
+        }
         string source = split == DatasetSplit.Test
             ? $"held-out test part of {file}: {part.Length} of {data.Count} images (stratified {DataSplit.HeldOutTestFraction:P0}, seed {DataSplit.HeldOutTestSeed}; never used for training)"
             : $"training part of {file}: {part.Length} of {data.Count} images ({DataSplit.HeldOutTestFraction:P0} held out as the test set)";
