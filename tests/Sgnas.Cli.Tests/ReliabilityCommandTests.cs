@@ -94,14 +94,14 @@ public sealed class ReliabilityCommandTests : IDisposable
         Assert.Equal(before, File.ReadAllBytes(run.GeneratorWeights));
         Assert.True(File.Exists(run.MlNetModel));
 
-        var (exit2, _, stderr2) = CliRunner.Run([.. args, "--force"]);
+        var (exit2, stdout2, stderr2) = CliRunner.Run([.. args, "--force"]);
         Assert.True(exit2 == 0, stderr2);
         Assert.NotEqual(before, File.ReadAllBytes(run.GeneratorWeights));
         Assert.False(File.Exists(run.MlNetModel));
         Assert.False(File.Exists(run.DemoSummary));
         var stale = Assert.Single(Directory.GetDirectories(_dir, "stale-*"));
         Assert.True(File.Exists(Path.Combine(stale, "model.zip")) && File.Exists(Path.Combine(stale, "demo.json")) && File.Exists(Path.Combine(stale, "generator.pt")));
-        Assert.Contains(stale, stderr2);
+        Assert.Contains(stale, stdout2); // the command says where they went
 
         // Resume of a finished training gives the same generator again.
         byte[] trained = File.ReadAllBytes(run.GeneratorWeights);

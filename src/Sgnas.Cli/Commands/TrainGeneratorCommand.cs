@@ -64,12 +64,13 @@ public sealed class TrainGeneratorCommand : ICommand
             if (hasGenerator) throw new InvalidOperationException($"{run.Root} holds a finished generator and no training to resume; pass --force to train a new one.");
             throw new InvalidOperationException($"{run.GeneratorTrainingDir} holds no generator training checkpoint to resume; run without --resume.");
         }
+        string? stale = null;
         if (force)
         {
             if (Directory.Exists(run.GeneratorTrainingDir)) Directory.Delete(run.GeneratorTrainingDir, recursive: true);
             if (hasGenerator)
             {
-                string? stale = run.MoveAsideGeneratorDependents();
+                stale = run.MoveAsideGeneratorDependents();
                 if (stale is not null) output.Log($"replacing the generator: its dependent results were moved to {stale}");
             }
         }
@@ -93,7 +94,7 @@ public sealed class TrainGeneratorCommand : ICommand
             if (hasGenerator && !resume)
             {
                 // --force: the old generator files go only now that the new one is trained.
-                string? stale = run.MoveAside([run.GeneratorWeights, run.GeneratorMeta, ArchitectureGeneratorModel.Set(run).ManifestPath]);
+                stale = run.MoveAside([run.GeneratorWeights, run.GeneratorMeta, ArchitectureGeneratorModel.Set(run).ManifestPath], into: stale);
                 if (stale is not null) output.Log($"the replaced generator was moved to {stale}");
             }
             model.Save(run);

@@ -50,12 +50,15 @@ public sealed class RunFolder
     public string? MoveAsideGeneratorDependents() =>
         MoveAside([MlNetModel, Onnx, DemoSummary, SearchDir, RetrainDir]);
 
-    /// <summary>Moves the given files or folders (those that exist) into a new <c>DIR/stale-UTCTIME/</c>; returns it or null.</summary>
-    public string? MoveAside(IEnumerable<string> paths)
+    /// <summary>
+    /// Moves the given files or folders (those that exist) into <paramref name="into"/>, or a new
+    /// <c>DIR/stale-UTCTIME/</c> when null; returns the folder, or <paramref name="into"/> when nothing was moved.
+    /// </summary>
+    public string? MoveAside(IEnumerable<string> paths, string? into = null)
     {
         var present = paths.Where(p => File.Exists(p) || Directory.Exists(p)).ToList();
-        if (present.Count == 0) return null;
-        string stale = Path.Combine(Root, "stale-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss-fff", System.Globalization.CultureInfo.InvariantCulture));
+        if (present.Count == 0) return into;
+        string stale = into ?? Path.Combine(Root, "stale-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss-fff", System.Globalization.CultureInfo.InvariantCulture));
         Directory.CreateDirectory(stale);
         foreach (var p in present)
         {
