@@ -154,4 +154,38 @@ public sealed class ReliabilityCommandTests : IDisposable
         Assert.Contains("sgnas search: cancelled;", all);
         Assert.DoesNotContain("   at ", all);
     }
+
+    [Fact]
+    public void CompareKeepsEachFinishedSearchAndResumeReusesThem()
+    {
+        var (min, max) = new FlopsLookupTable(_preset).Range();
+        string T(double share) => (min + share * (max - min)).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        string outDir = Path.Combine(_dir, "cmp");
+        string[] Args(string flops) => ["compare", "--run", _dir, "--dataset", _dir, "--flops", flops, "--evaluations", "2", "--population", "2",
+            "--iterations", "1", "--top-k", "1", "--random-points", "2", "--recalibration-images", "16", "--val-images", "16", "--out", outDir];
+
+        var (exit, _, stderr) = CliRunner.Run(Args(T(0.4)));
+        Assert.True(exit == 0, stderr);
+        string finished = Path.Combine(outDir, "finished");
+        var first = Directory.GetFiles(finished, "*.json").Order().ToArray();
+        Assert.Equal(2, first.Length); // random and evolution for one target
+        var before = first.ToDictionary(f => f, File.ReadAllText);
+
+        // Without --resume the kept searches are not silently replaced.
+        var (exit2, _, stderr2) = CliRunner.Run(Args($"{T(0.4)},{T(0.8)}"));
+        Assert.Equal(1, exit2);
+        Assert.Contains("pass --resume", stderr2);
+
+        // With --resume the finished target is reused as stored and only the new one is searched.
+        var (exit3, stdout3, stderr3) = CliRunner.Run([.. Args($"{T(0.4)},{T(0.8)}"), "--resume"]);
+        Assert.True(exit3 == 0, stderr3);
+        Assert.Contains("reused 2 finished searches", stdout3 + stderr3);
+        Assert.Equal(4, Directory.GetFiles(finished, "*.json").Length);
+        foreach (var (f, text) in before) Assert.Equal(text, File.ReadAllText(f));
+
+        // Other options than the stored searches: refused, not mixed.
+        var (exit4, _, stderr4) = CliRunner.Run([.. Args(T(0.4)).Select(a => a == "16" ? "24" : a), "--resume"]);
+        Assert.Equal(1, exit4);
+        Assert.Contains("other options", stderr4);
+    }
 }
