@@ -32,7 +32,16 @@ public static class Program
             // Model.Load finds ML.NET components by the assemblies registered with the catalog; the ONNX
             // transformer lives in its own assembly, which this app references only through this type.
             ml.ComponentCatalog.RegisterAssembly(typeof(OnnxTransformer).Assembly);
-            var model = ml.Model.Load(a.Model, out var inputSchema);
+            ITransformer model;
+            DataViewSchema inputSchema;
+            try { model = ml.Model.Load(a.Model, out inputSchema); }
+            catch (Exception e) when (e is FormatException or InvalidDataException or IOException or InvalidOperationException
+                                          or ArgumentException or NullReferenceException
+                                          or IndexOutOfRangeException or EndOfStreamException)
+            {
+                // A damaged or truncated .zip fails deep inside ML.NET with exceptions that name neither the file nor the cause.
+                throw new InvalidDataException($"'{a.Model}' is not a readable ML.NET model (.zip damaged or truncated?): {e.Message.Split('\n')[0]}", e);
+            }
             var info = ModelInfo.Read(model, inputSchema, a.Model);
 
             Images images = a.Idx is not null ? Idx.Read(a.Idx, a.Split, a.Count, info.FeatureCount)
@@ -49,9 +58,10 @@ public static class Program
             Console.Error.WriteLine(Usage);
             return 2;
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or JsonException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or JsonException or ArgumentException
+                                      or InvalidOperationException or FormatException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {e.Message.Split('\n')[0]}");
             return 1;
         }
     }

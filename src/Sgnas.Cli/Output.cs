@@ -38,11 +38,15 @@ public sealed class Output
 }
 
 /// <summary>
-/// Progress bar on stderr: redrawn in place on a terminal, one line per epoch otherwise (logs, CI).
+/// Progress bar on stderr: redrawn in place on a terminal; otherwise (logs, CI) one line per epoch plus a plain
+/// progress line at most every <see cref="PlainLineSeconds"/> seconds, so a long search shows it is alive.
 /// </summary>
 public sealed class ConsoleProgress : IProgress<TrainingProgress>
 {
     private readonly bool _interactive = !Console.IsErrorRedirected;
+
+    /// <summary>Seconds between plain progress lines when stderr is not a terminal.</summary>
+    public static double PlainLineSeconds { get; set; } = 10;
     private DateTime _lastDraw = DateTime.MinValue;
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
 
@@ -56,7 +60,14 @@ public sealed class ConsoleProgress : IProgress<TrainingProgress>
             Console.Error.WriteLine($"[{p.Stage}] epoch {p.Epoch}/{p.Epochs}  {metrics}  ({_clock.Elapsed:hh\\:mm\\:ss})");
             return;
         }
-        if (!_interactive || (DateTime.UtcNow - _lastDraw).TotalMilliseconds < 200) return;
+        if (!_interactive)
+        {
+            if (_lastDraw != DateTime.MinValue && (DateTime.UtcNow - _lastDraw).TotalSeconds < PlainLineSeconds) return;
+            _lastDraw = DateTime.UtcNow;
+            Console.Error.WriteLine($"[{p.Stage}] epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.Steps}  {metrics}  ({_clock.Elapsed:hh\\:mm\\:ss})");
+            return;
+        }
+        if ((DateTime.UtcNow - _lastDraw).TotalMilliseconds < 200) return;
         _lastDraw = DateTime.UtcNow;
         const int width = 30;
         int filled = (int)Math.Round(width * Math.Clamp(p.Fraction, 0, 1));

@@ -49,8 +49,8 @@ catch (UsageException e)
 }
 catch (OperationCanceledException)
 {
-    Console.Error.WriteLine($"sgnas {command.Name}: cancelled; the last checkpoint is kept.");
-    return 130;
+    Console.Error.WriteLine($"sgnas {command.Name}: cancelled; {LongRun.CurrentKept ?? "the last checkpoint is kept."}");
+    return LongRun.CancelledExitCode;
 }
 catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or IOException
                               or InvalidDataException or UnauthorizedAccessException or NotSupportedException)

@@ -1,3 +1,4 @@
+using Sgnas.IO;
 using Sgnas.MLNet.Reports;
 using Sgnas.Runtime;
 using Sgnas.Search;
@@ -20,6 +21,7 @@ public sealed class CompareCommand : ICommand
         "  --random-points N          random architectures scored for Fig. 6a (default 300)\n" +
         "  --evaluations N  --population N  --iterations N  --top-k N\n" +
         "  --recalibration-images N  --val-images N  --dataset PATH  --seed N  --device D\n" +
+        "  --resume                   reuse the searches an interrupted compare finished (OUT/finished/)\n" +
         "  --json";
 
     public int Run(Args args)
@@ -29,18 +31,29 @@ public sealed class CompareCommand : ICommand
         string? outDir = args.String("out");
         int randomPoints = args.Int("random-points", 300, 0);
         bool hardLimit = args.Flag("hard-limit");
+        bool resume = args.Flag("resume");
         var o = SearchOptionsParser.Parse(args);
         var output = new Output(args.Flag("json"));
         args.RejectUnknown(Name);
 
+        var runFolder = new RunFolder(run);
+        runFolder.RequireSupernet();
+        var dir = Path.GetFullPath(outDir ?? Path.Combine(runFolder.SearchDir, "compare"));
+        using var longRun = LongRun.Start(Name, runFolder.Root);
+        RunPreflight.Check(dir);
         var device = DeviceSelector.Resolve(o.Device);
         using var session = SearchSession.Open(run, device, o.Session);
-        var strategies = SearchStrategies.ForComparison(session, o.Random, o.Evolution, hardLimit, output.Log);
+        var finished = new FinishedSearches(Path.Combine(dir, "finished"), session.Supernet.Preset,
+            SearchOptionsParser.Key(o, hardLimit), resume);
+        if (!resume && Directory.Exists(finished.Folder) && Directory.EnumerateFiles(finished.Folder, "*.json").Any())
+            throw new InvalidOperationException($"{finished.Folder} holds searches of an earlier compare; pass --resume to reuse them, or delete the folder.");
+        longRun.Kept = $"every finished (strategy, target) search is kept in {finished.Folder}; continue with the same command and --resume.";
+        var strategies = SearchStrategies.ForComparison(session, o.Random, o.Evolution, hardLimit, output.Log).Select(finished.Wrap).ToList();
         output.Log($"comparing {string.Join(", ", strategies.Select(s => s.Name))} on {targets.Length} targets; " +
                    $"{session.Evaluator.Data.RecalibrationCount} recalibration / {session.Evaluator.Data.ValidationCount} validation images");
         var result = new ComparisonHarness(session.Evaluator, strategies)
-            .Run(targets, randomPoints, o.Random.Seed, CancellationToken.None, output.Progress());
-        var dir = outDir ?? Path.Combine(session.Run.SearchDir, "compare");
+            .Run(targets, randomPoints, o.Random.Seed, longRun.Token, output.Progress());
+        if (finished.Reused > 0) output.Log($"reused {finished.Reused} finished searches from {finished.Folder}");
         var files = ComparisonReport.Write(result, dir);
         output.Result(ComparisonReport.ToJson(result), () => ComparisonReport.ToTable(result) + "\nwrote " + string.Join(", ", files));
         return 0;

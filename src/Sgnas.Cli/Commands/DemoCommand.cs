@@ -30,6 +30,8 @@ public sealed class DemoCommand : ICommand
         "  --device D                cpu, cuda, cuda:N (default cpu)\n" +
         "  --threads N               libtorch intra-op threads\n" +
         "  --seed N                  (default 0)\n" +
+        "  --resume                  continue an interrupted demo in --out: finished stages are reused, an interrupted one\n" +
+        "                            continues from its last checkpoint (same options as the first run)\n" +
         "  --json                    summary as JSON on stdout";
 
     public int Run(Args args)
@@ -51,11 +53,16 @@ public sealed class DemoCommand : ICommand
         string device = args.String("device", "cpu")!;
         int seed = args.Int("seed", 0);
         int? threads = args.String("threads") is null ? null : args.Int("threads", 1, min: 1);
+        bool resume = args.Flag("resume");
         var output = new Output(args.Flag("json"));
         args.RejectUnknown(Name);
         if (threads is int n) TorchSharp.torch.set_num_threads(n);
-        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
-            throw new UsageException($"--out {outDir} is not empty; choose a new folder (every stage checkpoints there).");
+        if (!resume && Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
+            throw new UsageException($"--out {outDir} is not empty; choose a new folder (every stage checkpoints there), or pass --resume to continue the demo in it.");
+        if (resume && !File.Exists(new RunFolder(outDir).SupernetMeta))
+            throw new UsageException($"--resume: {Path.GetFullPath(outDir)} holds no demo to continue (no supernet.json); run without --resume.");
+        using var longRun = LongRun.Start(Name, outDir);
+        longRun.Kept = $"every stage's last checkpoint is kept in {Path.GetFullPath(outDir)}; continue with the same command and --resume.";
 
         var clock = Stopwatch.StartNew();
         var ml = new MLContext(seed);
@@ -68,7 +75,8 @@ public sealed class DemoCommand : ICommand
             Preset = args.String("preset", "fashion-small")!,
             RunFolder = outDir, TargetFlopsM = flops, Device = device, Seed = seed,
             Supernet = supernet, Generator = generator, Retrain = retrain,
-            TestData = test, Progress = output.Progress(),
+            TestData = test, TestDataSource = DatasetLoader.Describe(dataPath, DatasetSplit.Test), Progress = output.Progress(),
+            ReuseCompletedStages = resume, CancellationToken = longRun.Token,
         };
         var model = ml.Transforms.SgnasSearch(options).Fit(train);
         var report = model.Report!;
@@ -93,6 +101,7 @@ public sealed class DemoCommand : ICommand
             runFolder = model.Run.Root,
             modelZip = model.Run.MlNetModel,
             report,
+            testData = new { source = report.TestSource, images = report.TestImages },
             mlnet = new { accuracy = metrics.MicroAccuracy, macroAccuracy = metrics.MacroAccuracy, logLoss = metrics.LogLoss },
             budgets = generated.Select(g => new { targetFlopsM = g.TargetFlopsM, flopsM = g.FlopsM, paramsM = g.ParamsM, architecture = g.Architecture.ToString(), repaired = g.Repaired }),
             generateTenMilliseconds = genMs,
@@ -109,6 +118,7 @@ public sealed class DemoCommand : ICommand
             s.AppendLine($"  supernet val top-1  {report.SupernetValTop1:P1}");
             s.AppendLine($"  generator           Kendall {report.GeneratorKendallTau:F3}, Pearson {report.GeneratorPearson:F3}, MARE {report.GeneratorMeanAbsRelError:P1}");
             s.AppendLine($"  test top-1 / top-5  {report.TestTop1:P2} / {report.TestTop5:P2} (ML.NET Evaluate: {metrics.MicroAccuracy:P2}, log-loss {metrics.LogLoss:F3})");
+            s.AppendLine($"  test images         {report.TestImages} from {report.TestSource}");
             s.AppendLine($"  stage seconds       {string.Join(", ", report.StageSeconds.Select(kv => $"{kv.Key} {kv.Value:F0}"))}");
             s.AppendLine($"  ML.NET model        {model.Run.MlNetModel}");
             s.AppendLine($"  ten budgets, one pass ({genMs:F1} ms):");

@@ -88,6 +88,7 @@ public sealed class RetrainCommand : ICommand
         catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message); }
 
         var arch = ArchitectureCodec.Parse(archText, preset);
+        using var longRun = LongRun.Start(Name, outDir);
         var device = DeviceSelector.Resolve(deviceName);
         if (threads is int threadCount) TorchSharp.torch.set_num_threads(threadCount);
         string source = dataPath ?? $"Fashion-MNIST ({FashionMnist.DefaultFolder})";
@@ -106,21 +107,11 @@ public sealed class RetrainCommand : ICommand
                        $"the learning rate ends at {options.LearningRateAt(options.Epochs):G3}, below the peak {options.EffectiveLearningRate:G3}. " +
                        "Pass --warmup-epochs for short runs.");
         output.Log($"retrain {arch} on {source}: {train.Count} training images{(options.MaxTrainImages is int m ? $" (using {Math.Min(m, train.Count)})" : "")}, " +
-                   $"{test?.Count ?? 0} test images, {options.Optimizer} peak lr {options.EffectiveLearningRate:G3}, batch {options.BatchSize}, " +
+                   $"{test?.Count ?? 0} test images{(test?.Source is { } ts ? $" ({ts})" : "")}, {options.Optimizer} peak lr {options.EffectiveLearningRate:G3}, batch {options.BatchSize}, " +
                    $"{options.Epochs} epochs, device {deviceName}");
 
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-        Console.CancelKeyPress += onCancel;
-        RetrainMetrics metrics;
-        try
-        {
-            metrics = new ArchitectureRetrainer(preset, arch, options, device).Run(train, test, outDir, output.Progress(), cts.Token);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
+        longRun.Kept = $"the checkpoint of the last completed epoch is kept in {Path.GetFullPath(outDir)}; continue with the same command and --resume.";
+        var metrics = new ArchitectureRetrainer(preset, arch, options, device).Run(train, test, outDir, output.Progress(), longRun.Token);
 
         if (output.Json) Console.Out.WriteLine(JsonSerializer.Serialize(metrics, RetrainJson.Options));
         else
@@ -128,7 +119,7 @@ public sealed class RetrainCommand : ICommand
                 $"{metrics.Architecture}\n" +
                 $"FLOPs {metrics.FlopsM:F3} M, params {metrics.ParamsM:F4} M\n" +
                 $"best epoch {metrics.BestEpoch}/{metrics.Epochs}" + (metrics.BestValidationTop1 is double v ? $" (validation top-1 {v:P2})" : "") + "\n" +
-                (metrics.TestTop1 is double t1 ? $"test top-1 {t1:P2}, top-5 {metrics.TestTop5:P2} on {metrics.TestImages} images\n" : "no test set\n") +
+                (metrics.TestTop1 is double t1 ? $"test top-1 {t1:P2}, top-5 {metrics.TestTop5:P2} on {metrics.TestImages} images ({metrics.TestSource})\n" : "no test set\n") +
                 $"{metrics.Seconds / 60:F1} min, {metrics.ImagesPerSecondTrain:F0} training images/s\n" +
                 $"wrote {Path.Combine(Path.GetFullPath(outDir), "best.pt")} and metrics.json");
         return 0;

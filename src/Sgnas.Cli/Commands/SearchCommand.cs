@@ -24,11 +24,13 @@ public sealed class SearchCommand : ICommand
         "  --dataset PATH             dataset instead of the supernet's (default as trained: Fashion-MNIST)\n" +
         "  --seed N                   seed of the tuner and of the evaluation subsets (default 0)\n" +
         "  --device D                 cpu, cuda, cuda:N (default cpu)\n" +
+        "  --resume                   return the result an earlier identical search already wrote, instead of searching again\n" +
         "  --json";
 
     public int Run(Args args)
     {
         string run = args.Required("run");
+        bool resume = args.Flag("resume");
         string strategy = args.String("strategy", "evolution")!;
         double flops = args.Double("flops", double.NaN);
         if (double.IsNaN(flops)) throw new UsageException("--flops is required (FLOPs target in M).");
@@ -38,10 +40,18 @@ public sealed class SearchCommand : ICommand
         args.RejectUnknown(Name);
         SearchSession.ValidateStrategyName(strategy);
 
+        var runFolder = new RunFolder(run);
+        runFolder.RequireSupernet();
+        using var longRun = LongRun.Start(Name, runFolder.Root);
+        RunPreflight.Check(runFolder.SearchDir);
         var device = DeviceSelector.Resolve(o.Device);
         using var session = SearchSession.Open(run, device, o.Session);
         output.Log($"supernet {session.Supernet.Preset.Name} from {session.Run.Root}; {o.Session.Evaluation.RecalibrationImages} recalibration / {session.Evaluator.Data.ValidationCount} validation images");
-        var result = session.CreateStrategy(strategy, o.Random, o.Evolution, hardLimit).Search(flops, CancellationToken.None, output.Progress());
+        // The finished search (with every trial) is stored before the summary file, so --resume can return it.
+        var finished = new FinishedSearches(Path.Combine(session.Run.SearchDir, "finished"), session.Supernet.Preset, SearchOptionsParser.Key(o, hardLimit), resume);
+        longRun.Kept = "no search had finished; a search restarts from its seed (it is deterministic), so nothing is lost but time.";
+        var result = finished.Search(session.CreateStrategy(strategy, o.Random, o.Evolution, hardLimit), flops, longRun.Token, output.Progress());
+        if (finished.Reused > 0) output.Log($"reused the finished search {finished.PathOf(result.Strategy, flops)} (--resume)");
         var json = SearchOptionsParser.ToJson(result);
         AtomicFile.WriteAllText(Path.Combine(session.Run.SearchDir, $"{result.Strategy}_{flops.ToString("0.###", CultureInfo.InvariantCulture)}M.json"),
             System.Text.Json.JsonSerializer.Serialize(json, Output.JsonOptions));
@@ -80,6 +90,10 @@ internal static class SearchOptionsParser
         return new SearchCliOptions(args.String("device", "cpu")!,
             new SearchSessionOptions { Evaluation = eval, DatasetPath = args.String("dataset") }, random, evolution);
     }
+
+    /// <summary>The options that decide a search's outcome, as one string: stored with each finished search.</summary>
+    public static string Key(SearchCliOptions o, bool hardLimit) =>
+        System.Text.Json.JsonSerializer.Serialize(new { o.Session.Evaluation, o.Session.DatasetPath, o.Random, o.Evolution, hardLimit });
 
     public static object ToJson(SearchResult r) => new
     {

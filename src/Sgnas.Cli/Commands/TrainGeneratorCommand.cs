@@ -21,6 +21,9 @@ public sealed class TrainGeneratorCommand : ICommand
         "  --hard-gumbel          straight-through hard Gumbel-softmax (default soft, as the reference)\n" +
         "  --data PATH            dataset (default: recorded in supernet.json, else Fashion-MNIST train)\n" +
         "  --device D             cpu, cuda or cuda:N (default cpu)\n" +
+        "  --resume               continue an interrupted generator training (per-epoch checkpoint in DIR/generator-training)\n" +
+        "  --force                replace an existing generator; search results, retraining, model.zip/.onnx and demo.json\n" +
+        "                         that depend on it are moved to DIR/stale-<time>/\n" +
         "  --json";
 
     public int Run(Args args)
@@ -35,10 +38,42 @@ public sealed class TrainGeneratorCommand : ICommand
         bool hardGumbel = args.Flag("hard-gumbel");
         string? dataArg = args.String("data");
         string deviceName = args.String("device", "cpu")!;
+        bool resume = args.Flag("resume"), force = args.Flag("force");
         var output = new Output(args.Flag("json"));
         args.RejectUnknown(Name);
+        if (resume && force) throw new UsageException("--resume continues the interrupted training and --force starts over; give one of them.");
         var options = defaults with { Epochs = epochs, CostWeight = lambda, BatchSize = batch, Seed = seed, HardGumbel = hardGumbel };
         options.Validate();
+
+        run.RequireSupernet();
+        using var longRun = LongRun.Start(Name, run.Root);
+        var checkpoint = new GeneratorCheckpoint(run.GeneratorTrainingDir, resume);
+        bool hasGenerator = File.Exists(run.GeneratorMeta) || File.Exists(run.GeneratorWeights);
+        if (!resume && !force)
+        {
+            if (hasGenerator)
+                throw new InvalidOperationException(
+                    $"{run.Root} already holds a trained generator ({Path.GetFileName(run.GeneratorMeta)}). Pass --force to replace it " +
+                    "(search results, retraining and models built from it are moved aside), or choose another run folder.");
+            if (checkpoint.Exists)
+                throw new InvalidOperationException(
+                    $"{run.GeneratorTrainingDir} holds an interrupted generator training. Pass --resume to continue it or --force to start over.");
+        }
+        if (resume && !checkpoint.Exists)
+        {
+            if (hasGenerator) throw new InvalidOperationException($"{run.Root} holds a finished generator and no training to resume; pass --force to train a new one.");
+            throw new InvalidOperationException($"{run.GeneratorTrainingDir} holds no generator training checkpoint to resume; run without --resume.");
+        }
+        string? stale = null;
+        if (force)
+        {
+            if (Directory.Exists(run.GeneratorTrainingDir)) Directory.Delete(run.GeneratorTrainingDir, recursive: true);
+            if (hasGenerator)
+            {
+                stale = run.MoveAsideGeneratorDependents();
+                if (stale is not null) output.Log($"replacing the generator: its dependent results were moved to {stale}");
+            }
+        }
 
         var device = DeviceSelector.Resolve(deviceName);
         var (net, info) = SupernetCheckpoint.Load(run, device);
@@ -50,14 +85,18 @@ public sealed class TrainGeneratorCommand : ICommand
         var validation = GeneratorData.ValidationIndices(data, info.Options, maxVal > 0 ? maxVal : null);
         output.Log($"preset {preset.Name}; {validation.Length} validation images; {epochs} epochs, batch {batch}");
 
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-        Console.CancelKeyPress += onCancel;
+        longRun.Kept = $"the generator training checkpoint of the last completed epoch is kept in {run.GeneratorTrainingDir}; " +
+                       $"continue with 'sgnas train-generator --run {run.Root} --resume' and the same options.";
         var clock = Stopwatch.StartNew();
-        try
         {
             var norm = new ChannelNormalization(preset.Mean.ToArray(), preset.Std.ToArray());
-            using var model = new GeneratorTrainer(net, options, device).Train(data, validation, norm, output.Progress(), cts.Token);
+            using var model = new GeneratorTrainer(net, options, device).Train(data, validation, norm, output.Progress(), longRun.Token, checkpoint);
+            if (hasGenerator && !resume)
+            {
+                // --force: the old generator files go only now that the new one is trained.
+                stale = run.MoveAside([run.GeneratorWeights, run.GeneratorMeta, ArchitectureGeneratorModel.Set(run).ManifestPath], into: stale);
+                if (stale is not null) output.Log($"the replaced generator was moved to {stale}");
+            }
             model.Save(run);
             double width = model.HighM - model.LowM;
             var result = new
@@ -82,7 +121,6 @@ public sealed class TrainGeneratorCommand : ICommand
                     $"mare {h.MeanAbsRelError:P1}  top1(mid) {h.MiddleTop1:P1}")) +
                 $"\nbest epoch {model.BestEpoch} (lowest constraint loss over {options.EvaluationTargets} targets); written {run.GeneratorWeights}");
         }
-        finally { Console.CancelKeyPress -= onCancel; }
         return 0;
     }
 }

@@ -70,6 +70,7 @@ public sealed class TrainSupernetCommand : ICommand
         }
         args.RejectUnknown(Name);
 
+        using var longRun = LongRun.Start(Name, run.Root);
         if (resume)
         {
             run.RequireSupernet();
@@ -81,35 +82,26 @@ public sealed class TrainSupernetCommand : ICommand
             TorchSharp.torch.set_num_threads(n);
         }
         var data = DatasetLoader.Load(dataPath, DatasetSplit.Train);
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-        Console.CancelKeyPress += onCancel;
-        try
+        longRun.Kept = $"the checkpoint of the last completed epoch is kept in {run.Root}; continue with 'sgnas train-supernet --out {run.Root} --resume'.";
+        SupernetTrainingResult r;
+        if (resume)
         {
-            SupernetTrainingResult r;
-            if (resume)
-            {
-                output.Log($"resuming {run.Root}");
-                r = SupernetTrainer.Resume(run, data, output.Progress(), cts.Token, device);
-            }
-            else
-            {
-                var trainer = new SupernetTrainer(preset!, options);
-                output.Log($"training supernet '{preset!.Name}' on {data.Count} images ({options!.Epochs} epochs, {options.Sampling} sampling) into {run.Root}");
-                r = trainer.Train(data, run, output.Progress(), cts.Token);
-            }
-            output.Result(new
-            {
-                epochs = r.Epochs, epochsCompleted = r.EpochsCompleted, history = r.History, valTop1 = r.ValidationTop1,
-                seconds = r.Seconds, run = r.RunFolder,
-            }, () => $"supernet: {r.EpochsCompleted}/{r.Epochs} epochs, validation top-1 {r.ValidationTop1:F4} " +
-                     $"(mean over the validation architectures), {r.Seconds:F1} s; checkpoint in {r.RunFolder}");
-            return 0;
+            output.Log($"resuming {run.Root}");
+            r = SupernetTrainer.Resume(run, data, output.Progress(), longRun.Token, device);
         }
-        finally
+        else
         {
-            Console.CancelKeyPress -= onCancel;
+            var trainer = new SupernetTrainer(preset!, options);
+            output.Log($"training supernet '{preset!.Name}' on {data.Count} images ({options!.Epochs} epochs, {options.Sampling} sampling) into {run.Root}");
+            r = trainer.Train(data, run, output.Progress(), longRun.Token);
         }
+        output.Result(new
+        {
+            epochs = r.Epochs, epochsCompleted = r.EpochsCompleted, history = r.History, valTop1 = r.ValidationTop1,
+            seconds = r.Seconds, run = r.RunFolder,
+        }, () => $"supernet: {r.EpochsCompleted}/{r.Epochs} epochs, validation top-1 {r.ValidationTop1:F4} " +
+                 $"(mean over the validation architectures), {r.Seconds:F1} s; checkpoint in {r.RunFolder}");
+        return 0;
     }
 
     private static PathSampling ParseSampling(string? s) => s?.ToLowerInvariant() switch

@@ -40,7 +40,8 @@ public static class CifarBinaryReader
 
     /// <summary>Reads one split of the CIFAR dataset in <paramref name="folder"/>.</summary>
     /// <param name="folder">Folder holding the <c>.bin</c> files (or the folder the archive was extracted into).</param>
-    /// <param name="split">Train: <c>data_batch_1..5.bin</c> (all five are required) or <c>train.bin</c>; test: <c>test_batch.bin</c> or <c>test.bin</c>.</param>
+    /// <param name="split">Train: the <c>data_batch_N.bin</c> files present (any non-empty subset of 1..5, in order of N)
+    /// or <c>train.bin</c>; test: <c>test_batch.bin</c> or <c>test.bin</c>.</param>
     /// <param name="labels">CIFAR-100 only: fine (100) or coarse (20) labels.</param>
     /// <exception cref="FileNotFoundException">No CIFAR files, or a file of the split is missing.</exception>
     /// <exception cref="InvalidDataException">A file's length is not a whole number of records, or a label is out of range.</exception>
@@ -50,12 +51,13 @@ public static class CifarBinaryReader
             $"'{folder}' holds no CIFAR binary files (CIFAR-10: data_batch_1..5.bin, test_batch.bin; CIFAR-100: train.bin, test.bin).");
         string dir = found.Folder;
         string[] files = found.Variant == CifarVariant.Cifar10
-            ? split == DatasetSplit.Train ? Enumerable.Range(1, 5).Select(i => $"data_batch_{i}.bin").ToArray() : ["test_batch.bin"]
+            ? split == DatasetSplit.Train ? TrainBatches(dir) : ["test_batch.bin"]
             : split == DatasetSplit.Train ? ["train.bin"] : ["test.bin"];
         var paths = files.Select(f => Path.Combine(dir, f)).ToArray();
         foreach (string p in paths)
             if (!File.Exists(p)) throw new FileNotFoundException($"CIFAR {split} file '{p}' is missing.", p);
-        return ReadFiles(paths, found.Variant, labels, ReadClassNames(dir, found.Variant, labels));
+        return ReadFiles(paths, found.Variant, labels, ReadClassNames(dir, found.Variant, labels))
+            .WithSource(string.Join(", ", paths.Select(Path.GetFullPath)));
     }
 
     /// <summary>Reads and concatenates CIFAR binary files of one variant.</summary>
@@ -87,6 +89,8 @@ public static class CifarBinaryReader
             total += sizes[f];
         }
         if (total * ImageBytes > Array.MaxLength) throw new InvalidDataException($"{total} CIFAR images exceed the largest array .NET supports.");
+        if (total == 0)
+            throw new InvalidDataException($"{string.Join(", ", paths.Select(p => $"'{p}'"))}: no {record}-byte {variant} records (the files are empty).");
 
         var pixels = new byte[total * ImageBytes];
         var labelArray = new int[total];
@@ -108,6 +112,23 @@ public static class CifarBinaryReader
             }
         }
         return new ImageDataset(pixels, 3, 32, 32, labelArray, classCount, classNames);
+    }
+
+    /// <summary>The CIFAR-10 training batches present in <paramref name="dir"/>, ordered by batch number.</summary>
+    /// <exception cref="FileNotFoundException">None is present.</exception>
+    private static string[] TrainBatches(string dir)
+    {
+        var batches = Directory.EnumerateFiles(dir, "data_batch_*.bin")
+            .Select(Path.GetFileName)
+            .Select(n => (Name: n!, Ok: int.TryParse(n!["data_batch_".Length..^".bin".Length], out int k), Number: k))
+            .Where(b => b.Ok)
+            .OrderBy(b => b.Number)
+            .Select(b => b.Name)
+            .ToArray();
+        if (batches.Length == 0)
+            throw new FileNotFoundException($"'{dir}' holds no CIFAR-10 training batch (data_batch_1.bin .. data_batch_5.bin); at least one is needed.",
+                Path.Combine(dir, "data_batch_1.bin"));
+        return batches;
     }
 
     private static (string Folder, CifarVariant Variant)? Resolve(string folder)

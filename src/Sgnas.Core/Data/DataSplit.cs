@@ -103,4 +103,43 @@ public static class DataSplit
         if (train.Length == 0) throw new ArgumentException($"training part is empty ({what}); lower the fraction or add data.");
         return new TrainValidationIndices(train, val);
     }
+
+    /// <summary>
+    /// Share of a dataset held out as its test set when the data have no separate test set (a single IDX images file,
+    /// an image folder without a <c>test/</c> or <c>val/</c> sub-folder): test images are then never training images.
+    /// </summary>
+    public const double HeldOutTestFraction = 0.2;
+
+    /// <summary>Seed of that hold-out (fixed, so every command and run holds out the same images).</summary>
+    public const int HeldOutTestSeed = 13013;
+
+    /// <summary>
+    /// The part of a dataset without its own test set that serves as <paramref name="split"/>: a stratified, seeded
+    /// <see cref="HeldOutTestFraction"/> of the images is the test part; the rest is the training part.
+    /// </summary>
+    /// <exception cref="ArgumentException">Too few images for both parts to be non-empty.</exception>
+    public static int[] HeldOutSplit(IReadOnlyList<int> labels, DatasetSplit split)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        TrainValidationIndices s;
+        // Stratified when every part is non-empty; classes too small to give a test image fall back to a plain shuffle.
+        try { s = TrainValidation(labels.Count, HeldOutTestFraction, HeldOutTestSeed, labels); }
+        catch (ArgumentException) { s = TrainValidation(labels.Count, HeldOutTestFraction, HeldOutTestSeed); }
+        return split == DatasetSplit.Test ? s.Validation : s.Train;
+    }
+
+    /// <summary>
+    /// Hold-out membership of a file from a hash of its relative path (FNV-1a 64 then a SplitMix64 finish): stable when
+    /// files are added or removed and independent of enumeration order. True for about <paramref name="fraction"/> of keys.
+    /// </summary>
+    public static bool IsHeldOut(string key, int seed, double fraction)
+    {
+        ulong h = 0xCBF29CE484222325UL;
+        for (int i = 0; i < 4; i++) h = (h ^ (byte)(seed >> (8 * i))) * 0x100000001B3UL;
+        foreach (byte b in System.Text.Encoding.UTF8.GetBytes(key)) h = (h ^ b) * 0x100000001B3UL;
+        h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9UL;
+        h = (h ^ (h >> 27)) * 0x94D049BB133111EBUL;
+        h ^= h >> 31;
+        return (h >> 11) * (1.0 / (1UL << 53)) < fraction;
+    }
 }

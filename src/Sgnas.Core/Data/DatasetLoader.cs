@@ -52,13 +52,16 @@ public static class DatasetLoader
     /// <exception cref="NotSupportedException">The path is an image folder.</exception>
     public static ImageDataset Load(string? path, DatasetSplit split = DatasetSplit.Train, CifarLabelKind cifarLabels = CifarLabelKind.Fine)
     {
-        if (path == null) return FashionMnist.Load(split);
+        if (path == null)
+        {
+            var fm = FashionMnist.Load(split);
+            return fm.WithSource($"Fashion-MNIST {(split == DatasetSplit.Train ? "training" : "test")} set ({FashionMnist.DefaultFolder})");
+        }
         switch (Detect(path))
         {
             case DatasetFormat.Idx:
-                var pair = IdxReader.FindPair(path, split) ?? throw new FileNotFoundException(
-                    $"'{path}' has IDX files but none for the {split.ToString().ToLowerInvariant()} split ({(split == DatasetSplit.Train ? "train-" : "t10k-")}images-idx3-ubyte[.gz]).");
-                return IdxReader.ReadPair(pair.Images, pair.Labels);
+                // A single images file has no test set: train and test are disjoint held-out parts of it.
+                return IdxReader.LoadSplit(path, split);
             case DatasetFormat.Cifar10:
             case DatasetFormat.Cifar100:
                 return CifarBinaryReader.Read(path, split, cifarLabels);
@@ -66,6 +69,32 @@ public static class DatasetLoader
                 throw new NotSupportedException(
                     $"'{path}' is an image folder; Sgnas.Core decodes no images. Load it with Sgnas.MLNet: " +
                     "mlContext.Data.LoadFromImageFolder(root, width, height) and convert with view.ToImageDataset().");
+        }
+    }
+
+    /// <summary>
+    /// Where <see cref="Load"/> (or the ML.NET image-folder loader) takes <paramref name="split"/> of
+    /// <paramref name="path"/> from, in words for reports: the split's files, or the held-out part of data that have no
+    /// separate test set. Reads no images.
+    /// </summary>
+    public static string Describe(string? path, DatasetSplit split)
+    {
+        string name = split == DatasetSplit.Train ? "training" : "test";
+        if (path == null) return $"Fashion-MNIST {name} set ({FashionMnist.DefaultFolder})";
+        switch (Detect(path))
+        {
+            case DatasetFormat.Idx:
+                var pair = IdxReader.FindPair(path, split);
+                if (pair is null) return $"no {name} split in {Path.GetFullPath(path)}";
+                return File.Exists(path)
+                    ? $"{(split == DatasetSplit.Test ? "held-out test part" : "training part")} of {Path.GetFullPath(pair.Value.Images)} " +
+                      $"(stratified {DataSplit.HeldOutTestFraction:P0} held out, seed {DataSplit.HeldOutTestSeed}; no separate test file)"
+                    : Path.GetFullPath(pair.Value.Images);
+            case DatasetFormat.Cifar10:
+            case DatasetFormat.Cifar100:
+                return $"CIFAR {name} files in {Path.GetFullPath(path)}";
+            default:
+                return ImageFolderIndex.Scan(path, split).Source;
         }
     }
 }

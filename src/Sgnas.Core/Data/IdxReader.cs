@@ -65,6 +65,35 @@ public static class IdxReader
     }
 
     /// <summary>
+    /// Loads <paramref name="split"/> of IDX data honestly: from a folder, the <c>train-</c> or <c>t10k-</c> files;
+    /// from a single images file (which has no separate test set), the training or the held-out test part of it
+    /// (<see cref="DataSplit.HeldOutSplit"/>), so test images are never training images. <see cref="ImageDataset.Source"/>
+    /// says which.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No files for the split.</exception>
+    /// <exception cref="InvalidDataException">A file is malformed.</exception>
+    public static ImageDataset LoadSplit(string folderOrImagesFile, DatasetSplit split, IReadOnlyList<string>? classNames = null)
+    {
+        var pair = FindPair(folderOrImagesFile, split) ?? throw new FileNotFoundException(
+            $"'{folderOrImagesFile}' has IDX files but none for the {split.ToString().ToLowerInvariant()} split ({(split == DatasetSplit.Train ? "train-" : "t10k-")}images-idx3-ubyte[.gz]).");
+        var data = ReadPair(pair.Images, pair.Labels, classNames);
+        if (!File.Exists(folderOrImagesFile)) return data.WithSource(Path.GetFullPath(pair.Images));
+        string file = Path.GetFullPath(pair.Images);
+        int[] part;
+        try { part = DataSplit.HeldOutSplit(data.Labels, split); }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException(
+                $"'{file}' holds {data.Count} images, too few to hold out a test part that is never trained on ({e.Message}); " +
+                "give a folder with separate train- and t10k- files, or more images.", e);
+        }
+        string source = split == DatasetSplit.Test
+            ? $"held-out test part of {file}: {part.Length} of {data.Count} images (stratified {DataSplit.HeldOutTestFraction:P0}, seed {DataSplit.HeldOutTestSeed}; never used for training)"
+            : $"training part of {file}: {part.Length} of {data.Count} images ({DataSplit.HeldOutTestFraction:P0} held out as the test set)";
+        return data.Subset(part).WithSource(source);
+    }
+
+    /// <summary>
     /// Finds the images and labels files of <paramref name="split"/> in <paramref name="folderOrImagesFile"/>:
     /// <c>train-</c> or <c>t10k-</c> (also <c>test-</c>) followed by <c>images-idx3-ubyte</c> / <c>labels-idx1-ubyte</c>
     /// (or <c>images.idx3-ubyte</c>), optionally <c>.gz</c>. Given an images file, the labels file is its sibling
@@ -162,9 +191,9 @@ public static class IdxReader
                     ? $"'{path}' is truncated: header [{string.Join(", ", dims)}] needs {header + size} bytes, the file has {file.Length} (data ends at offset {file.Length})."
                     : $"'{path}' has {file.Length - header - size} bytes after the data: header [{string.Join(", ", dims)}] needs {header + size} bytes, the file has {file.Length}.");
 
-            var data = new byte[size];
-            int got = s.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
-            if (got < data.Length)
+            var data = gz ? ReadGrowing(s, size) : new byte[size];
+            int got = gz ? data.Length : s.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
+            if (got < size)
                 throw new InvalidDataException(
                     $"'{path}' is truncated: header [{string.Join(", ", dims)}] needs {header + size} bytes, data ends at offset {header + got}{where}.");
             if (gz && s.ReadByte() >= 0)
@@ -172,11 +201,33 @@ public static class IdxReader
                     $"'{path}' has bytes after offset {header + size}{where}, where header [{string.Join(", ", dims)}] says the data ends.");
             return (dims, data);
         }
-        catch (InvalidDataException e) when (!e.Message.Contains(path, StringComparison.Ordinal))
+        catch (Exception e) when (gz && e is InvalidDataException or IOException && !e.Message.Contains(path, StringComparison.Ordinal))
         {
-            // GZipStream's own errors (corrupt or cut-off compressed data) do not name the file.
-            throw new InvalidDataException($"'{path}': corrupt gzip data: {e.Message}", e);
+            // GZipStream's own errors (e.g. "unsupported compression method" for damaged data) name neither the file
+            // nor the problem a user can act on.
+            throw new InvalidDataException(
+                $"'{path}' is not valid gzip data: it starts with the gzip signature 1F 8B but cannot be decompressed ({e.Message.TrimEnd('.')}). " +
+                "The file is damaged or cut off; download it again, or give the uncompressed IDX file.", e);
         }
+    }
+
+    /// <summary>
+    /// Reads up to <paramref name="size"/> bytes from a decompressing stream, growing the buffer as data arrives, so
+    /// a damaged header that claims gigabytes costs only what the stream really holds. Returns what was read.
+    /// </summary>
+    private static byte[] ReadGrowing(Stream s, long size)
+    {
+        var buffer = new byte[(int)Math.Min(size, 1 << 20)];
+        int filled = 0;
+        while (filled < size)
+        {
+            if (filled == buffer.Length) Array.Resize(ref buffer, (int)Math.Min(size, (long)buffer.Length * 2));
+            int n = s.Read(buffer, filled, buffer.Length - filled);
+            if (n == 0) break;
+            filled += n;
+        }
+        if (filled < buffer.Length) Array.Resize(ref buffer, filled);
+        return buffer;
     }
 
     private static void ReadHeaderWord(Stream s, Span<byte> word, string path, long offset, string where)

@@ -49,6 +49,16 @@ public sealed class ImageDataset
         ClassNames = classNames?.ToArray() ?? Enumerable.Range(0, classCount).Select(c => c.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
     }
 
+    /// <summary>
+    /// Where the images come from, for reports (e.g. the test file, or the held-out part of a file that has no
+    /// separate test set); null when unknown.
+    /// </summary>
+    public string? Source { get; private init; }
+
+    /// <summary>The same images (shared, not copied) with <see cref="Source"/> set.</summary>
+    public ImageDataset WithSource(string? source) =>
+        new(Pixels, Channels, Height, Width, Labels, ClassCount, ClassNames) { Source = source };
+
     /// <summary>Raw pixels, <see cref="Count"/> × <see cref="ImageSize"/> bytes, each image in CHW order.</summary>
     public byte[] Pixels { get; }
 

@@ -31,8 +31,11 @@ public sealed class ImageFolderIndex
         Directory.Exists(folder) && Directory.EnumerateDirectories(folder).Any(d => EnumerateImages(d).Any());
 
     /// <summary>
-    /// Lists <paramref name="root"/>. When <paramref name="split"/> is given and <paramref name="root"/> has a
-    /// <c>train</c> (or <c>test</c>, else <c>val</c>) sub-folder, that sub-folder is the tree.
+    /// Lists <paramref name="root"/>. When <paramref name="split"/> is given, the <c>train</c> sub-folder is the
+    /// training tree and <c>test</c> (else <c>val</c>) the test tree. When the tree has no test sub-folder, the test
+    /// set is a held-out part of the training tree (<see cref="DataSplit.HeldOutTestFraction"/> of the files, chosen by
+    /// a hash of each path, <see cref="DataSplit.IsHeldOut"/>), and the training split leaves those files out, so test
+    /// images are never training images. <see cref="Source"/> says which.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The root is missing.</exception>
     /// <exception cref="InvalidDataException">No class folder holds images, or a class folder is empty.</exception>
@@ -40,13 +43,32 @@ public sealed class ImageFolderIndex
     {
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"image folder '{root}' not found.");
         string dir = Path.GetFullPath(root);
+        bool? heldOutPart = null; // null: whole tree; true: keep held-out files; false: drop them
         if (split != null)
         {
-            string[] names = split == DatasetSplit.Train ? ["train"] : ["test", "val"];
-            string? sub = names.Select(n => Path.Combine(dir, n)).FirstOrDefault(Directory.Exists);
-            if (sub != null) dir = sub;
+            string? trainDir = Directory.Exists(Path.Combine(dir, "train")) ? Path.Combine(dir, "train") : null;
+            string? testDir = new[] { "test", "val" }.Select(n => Path.Combine(dir, n)).FirstOrDefault(Directory.Exists);
+            dir = split == DatasetSplit.Train ? trainDir ?? dir : testDir ?? trainDir ?? dir;
+            if (testDir is null) heldOutPart = split == DatasetSplit.Test;
         }
+        var index = ScanTree(dir);
+        if (heldOutPart is not bool test) return index;
+        var files = index.Files.Where(f => DataSplit.IsHeldOut(f.RelativePath, DataSplit.HeldOutTestSeed, DataSplit.HeldOutTestFraction) == test).ToList();
+        if (files.Count == 0)
+            throw new InvalidDataException(
+                $"'{dir}' has no test/ or val/ sub-folder and too few images ({index.Files.Count}) to hold out a {DataSplit.HeldOutTestFraction:P0} test part; " +
+                "add a test/ sub-folder with one folder per class.");
+        string source = test
+            ? $"held-out test part of {dir}: {files.Count} of {index.Files.Count} images ({DataSplit.HeldOutTestFraction:P0} by path hash, seed {DataSplit.HeldOutTestSeed}; no test/ or val/ sub-folder; never used for training)"
+            : $"training part of {dir}: {files.Count} of {index.Files.Count} images ({DataSplit.HeldOutTestFraction:P0} held out as the test set)";
+        return new ImageFolderIndex(index.Root, index.ClassNames, files) { Source = source };
+    }
 
+    /// <summary>Where the listed images come from (the tree, or the held-out or training part of it).</summary>
+    public string Source { get; private init; } = "";
+
+    private static ImageFolderIndex ScanTree(string dir)
+    {
         var classDirs = Directory.GetDirectories(dir).OrderBy(d => Path.GetFileName(d), StringComparer.Ordinal).ToArray();
         if (classDirs.Length == 0)
             throw new InvalidDataException($"'{dir}' has no class sub-folders; an image folder holds one sub-folder per class.");
@@ -61,7 +83,7 @@ public sealed class ImageFolderIndex
             foreach (string f in images) files.Add((f, classNames.Count));
             classNames.Add(Path.GetFileName(cd));
         }
-        return new ImageFolderIndex(dir, classNames, files);
+        return new ImageFolderIndex(dir, classNames, files) { Source = dir };
     }
 
     /// <summary>Absolute path of a file listed in <see cref="Files"/>.</summary>

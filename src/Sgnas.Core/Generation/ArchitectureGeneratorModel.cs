@@ -145,10 +145,15 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     public static double[] EvenTargets(double lowM, double highM, int n) =>
         Enumerable.Range(0, n).Select(i => lowM + (i + 0.5) * (highM - lowM) / n).ToArray();
 
-    /// <summary>Writes <c>generator.pt</c> then <c>generator.json</c>, each atomically (metadata last marks completeness).</summary>
+    /// <summary>The checkpoint set of a run's generator: generator.pt and generator.json.</summary>
+    public static CheckpointSet Set(RunFolder run) => new(run.Root, "generator");
+
+    /// <summary>
+    /// Writes <c>generator.pt</c> and <c>generator.json</c> as one checkpoint (<see cref="CheckpointSet"/>): a crash
+    /// leaves either the previous generator or this one, never the weights of one with the metadata of the other.
+    /// </summary>
     public void Save(RunFolder run)
     {
-        AtomicFile.SaveModule(run.GeneratorWeights, Generator);
         var meta = new JsonObject
         {
             ["formatVersion"] = 1,
@@ -166,43 +171,79 @@ public sealed class ArchitectureGeneratorModel : IDisposable
             ["priorPool"] = PriorPool.ToJson(),
             ["history"] = JsonSerializer.SerializeToNode(History, Json),
         };
-        AtomicFile.WriteAllText(run.GeneratorMeta, meta.ToJsonString(Json));
+        Set(run).Commit($"generator, best epoch {BestEpoch}", [
+            new CheckpointFile(Path.GetFileName(run.GeneratorWeights), AtomicFile.ModuleBytes(Generator)),
+            new CheckpointFile(Path.GetFileName(run.GeneratorMeta), System.Text.Encoding.UTF8.GetBytes(meta.ToJsonString(Json))),
+        ]);
     }
 
     /// <summary>
     /// Loads a generator from <paramref name="run"/> onto <paramref name="device"/>. The stored preset must equal
     /// <paramref name="expectedPreset"/> or, when that is null, the preset of the run's supernet (if present).
     /// </summary>
-    /// <exception cref="InvalidDataException">Corrupt files, or the generator belongs to a different search space.</exception>
+    /// <exception cref="InvalidDataException">Corrupt files (the message names the file and field), or the generator
+    /// belongs to a different search space.</exception>
     public static ArchitectureGeneratorModel Load(RunFolder run, Device device, SearchSpacePreset? expectedPreset = null)
     {
         run.RequireGenerator();
-        JsonNode meta;
-        try { meta = JsonNode.Parse(File.ReadAllText(run.GeneratorMeta)) ?? throw new InvalidDataException($"{run.GeneratorMeta} is empty."); }
-        catch (JsonException e) { throw new InvalidDataException($"{run.GeneratorMeta}: corrupt generator metadata ({e.Message}).", e); }
+        Set(run).Verify();
+        string file = run.GeneratorMeta;
+        JsonObject meta;
         try
         {
-            var preset = SearchSpacePreset.FromJson(meta["preset"]!.ToJsonString(), run.GeneratorMeta);
+            meta = JsonNode.Parse(File.ReadAllText(file)) as JsonObject
+                   ?? throw new InvalidDataException($"{file}: expected a JSON object with preset, network, priorPool and constraint fields (written by train-generator).");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{file}: corrupt generator metadata, not valid JSON ({SupernetCheckpoint.OneLine(e.Message)}).", e);
+        }
+        try
+        {
+            var preset = SearchSpacePreset.FromJson(Field(meta, "preset", file).ToJsonString(), file);
             if (expectedPreset is null && File.Exists(run.SupernetMeta)) expectedPreset = SupernetCheckpoint.ReadPreset(run);
             if (expectedPreset is not null && expectedPreset.ToJson() != preset.ToJson())
                 throw new InvalidDataException(
-                    $"{run.GeneratorMeta}: the generator was trained for preset '{preset.Name}', but the supernet uses preset '{expectedPreset.Name}'" +
+                    $"{file}: the generator was trained for preset '{preset.Name}', but the supernet uses preset '{expectedPreset.Name}'" +
                     (expectedPreset.Name == preset.Name ? " with different settings" : "") + ". Retrain it with 'sgnas train-generator'.");
-            var options = meta["options"]?.Deserialize<GeneratorOptions>(Json) ?? new GeneratorOptions();
-            var net = meta["network"]!;
-            var generator = ArchitectureGenerator.For(preset, net["constraintChannels"]!.GetValue<int>(), net["hiddenChannels"]!.GetValue<int>(),
-                net["bodyLayers"]!.GetValue<int>());
-            AtomicFile.LoadModule(run.GeneratorWeights, generator);
-            generator.to(device);
-            generator.eval();
-            var pool = PriorPool.FromJson(meta["priorPool"]!, preset, run.GeneratorMeta);
-            var history = meta["history"]?.Deserialize<List<GeneratorEpochMetrics>>(Json);
-            return new ArchitectureGeneratorModel(preset, generator, pool, meta["constraintLowM"]!.GetValue<double>(),
-                meta["constraintHighM"]!.GetValue<double>(), options, meta["temperature"]!.GetValue<double>(), history, device);
+            var options = meta["options"] is { } on ? on.Deserialize<GeneratorOptions>(Json) ?? new GeneratorOptions() : new GeneratorOptions();
+            var net = Field(meta, "network", file);
+            var generator = ArchitectureGenerator.For(preset, Number<int>(net, "constraintChannels", file, "network."),
+                Number<int>(net, "hiddenChannels", file, "network."), Number<int>(net, "bodyLayers", file, "network."));
+            try
+            {
+                AtomicFile.LoadModule(run.GeneratorWeights, generator);
+                generator.to(device);
+                generator.eval();
+                var pool = PriorPool.FromJson(Field(meta, "priorPool", file), preset, file);
+                var history = meta["history"]?.Deserialize<List<GeneratorEpochMetrics>>(Json);
+                return new ArchitectureGeneratorModel(preset, generator, pool, Number<double>(meta, "constraintLowM", file),
+                    Number<double>(meta, "constraintHighM", file), options, Number<double>(meta, "temperature", file), history, device);
+            }
+            catch
+            {
+                generator.Dispose();
+                throw;
+            }
         }
-        catch (Exception e) when (e is NullReferenceException or InvalidOperationException or JsonException or FormatException)
+        catch (Exception e) when (e is NullReferenceException or InvalidOperationException or JsonException or FormatException or ArgumentException
+                                      or KeyNotFoundException or InvalidCastException)
         {
-            throw new InvalidDataException($"{run.GeneratorMeta}: malformed generator metadata ({e.Message}).", e);
+            throw new InvalidDataException($"{file}: malformed generator metadata ({SupernetCheckpoint.OneLine(e.Message)}).", e);
+        }
+    }
+
+    private static JsonNode Field(JsonObject node, string name, string file, string prefix = "") =>
+        node[name] ?? throw new InvalidDataException($"{file}: field '{prefix}{name}' is missing; expected the value written by train-generator.");
+
+    private static T Number<T>(JsonNode node, string name, string file, string prefix = "")
+    {
+        var value = (node as JsonObject ?? throw new InvalidDataException($"{file}: field '{prefix.TrimEnd('.')}' must be a JSON object."))[name]
+                    ?? throw new InvalidDataException($"{file}: field '{prefix}{name}' is missing; expected a number.");
+        try { return value.GetValue<T>(); }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"{file}: field '{prefix}{name}' is {value.ToJsonString()}; expected a number ({typeof(T).Name}).", e);
         }
     }
 

@@ -38,9 +38,11 @@ public sealed class GeneratorTrainer
     /// Runs generator training on the validation images <paramref name="validationIndices"/> of <paramref name="data"/>
     /// and returns the best generator (by evaluation constraint loss) with its pool and history.
     /// </summary>
+    /// <param name="checkpoint">Optional per-epoch checkpoint; when it holds a saved state (and allows resume), training
+    /// continues after its last epoch with the result an uninterrupted run would have.</param>
     /// <exception cref="InvalidOperationException">The loss became NaN or infinite.</exception>
     public ArchitectureGeneratorModel Train(ImageDataset data, int[] validationIndices, ChannelNormalization normalization,
-        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default, GeneratorCheckpoint? checkpoint = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(validationIndices);
@@ -80,9 +82,16 @@ public sealed class GeneratorTrainer
         using var mask = GumbelSoftmax.Mask(preset, _device);
         Dictionary<string, Tensor>? best = null;
         double bestLoss = double.PositiveInfinity, temperature = o.InitialTemperature;
+        int startEpoch = 0;
         try
         {
-            for (int epoch = 0; epoch < o.Epochs; epoch++)
+            if (checkpoint?.Restore(generator, optimizer, noise, history, o, data, validationIndices, batches.BatchesPerEpoch) is { } resumed)
+            {
+                (startEpoch, temperature, bestLoss, best) = (resumed.Epoch, resumed.Temperature, resumed.BestLoss, resumed.Best);
+                // One target draw per step: replaying them puts the stream where the uninterrupted run has it.
+                for (long i = 0; i < (long)startEpoch * batches.BatchesPerEpoch; i++) targetRandom.NextDouble();
+            }
+            for (int epoch = startEpoch; epoch < o.Epochs; epoch++)
             {
                 temperature = GumbelSoftmax.Temperature(epoch, o.InitialTemperature, o.TemperatureDecay);
                 var clock = Stopwatch.StartNew();
@@ -131,6 +140,7 @@ public sealed class GeneratorTrainer
                     if (best is not null) foreach (var t in best.Values) t.Dispose();
                     best = generator.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
                 }
+                checkpoint?.Save(epoch + 1, generator, optimizer, noise, history, o, data, validationIndices, batches.BatchesPerEpoch, temperature, bestLoss, best);
                 progress?.Report(new TrainingProgress("generator", epoch + 1, o.Epochs, total, total, new Dictionary<string, double>
                 {
                     ["loss"] = metrics.Loss, ["ce"] = metrics.CrossEntropy, ["lc"] = metrics.ConstraintLoss,

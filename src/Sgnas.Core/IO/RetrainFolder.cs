@@ -8,9 +8,10 @@ namespace Sgnas.IO;
 /// DIR/best.pt          weights of the epoch with the best validation top-1
 /// DIR/state.json       epoch, learning rate, best validation, history, architecture, options, preset, normalisation
 /// DIR/metrics.json     final test metrics of best.pt
+/// DIR/retrain.manifest.json  SHA-256 of last.pt, last.optim.pt, best.pt and state.json
 /// </code>
-/// Every file is written atomically; state.json is written last, so when it names epoch N the files beside it
-/// hold epoch N or later.
+/// The checkpoint files (all but metrics.json) are saved as one <see cref="CheckpointSet"/> named <c>retrain</c>: a
+/// crash at any moment leaves either the previous epoch's checkpoint or the new one complete, never a mix.
 /// </summary>
 public sealed class RetrainFolder
 {
@@ -34,6 +35,16 @@ public sealed class RetrainFolder
     /// <summary>Final metrics (JSON).</summary>
     public string Metrics => Path.Combine(Root, "metrics.json");
 
-    /// <summary>True if a checkpoint (state.json) is present.</summary>
-    public bool HasCheckpoint => File.Exists(State);
+    /// <summary>The checkpoint set (last.pt, last.optim.pt, best.pt, state.json).</summary>
+    public CheckpointSet Set => new(Root, "retrain");
+
+    /// <summary>True if a checkpoint (state.json) is present, after completing or discarding an interrupted save.</summary>
+    public bool HasCheckpoint
+    {
+        get
+        {
+            if (Directory.Exists(Set.StagingPath)) Set.Recover();
+            return File.Exists(State);
+        }
+    }
 }

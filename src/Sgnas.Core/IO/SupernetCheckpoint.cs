@@ -42,39 +42,61 @@ public sealed record SupernetCheckpointInfo
 /// <item><c>supernet.json</c>: <see cref="SupernetCheckpointInfo"/> in camelCase: formatVersion, preset (whole preset),
 /// epoch (completed), epochs (planned), options (trainer options), state (sampler seed and steps, validation
 /// architectures, steps per epoch, data fingerprint), history (per-epoch metrics), weightsSha256, optimizerSha256.</item>
+/// <item><c>supernet.manifest.json</c>: the <see cref="CheckpointManifest"/> of the set (SHA-256 of each file above).</item>
 /// </list>
-/// Every file is written atomically and the metadata last, with the SHA-256 of the files it describes: a reader that
-/// finds the hashes matching knows the three files belong to the same epoch.
+/// The files are saved as one <see cref="CheckpointSet"/>: a crash at any moment leaves either the previous or the new
+/// checkpoint complete, and a reader never sees files of two different epochs.
 /// </summary>
 public static class SupernetCheckpoint
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
 
-    /// <summary>Writes weights first, metadata last: metadata present means the weights beside it are complete.</summary>
+    /// <summary>The checkpoint set of a run's supernet: supernet.pt, supernet.json and (training runs) supernet.optim.pt.</summary>
+    public static CheckpointSet Set(RunFolder run) => new(run.Root, "supernet");
+
+    /// <summary>
+    /// Saves weights and metadata as one checkpoint (<see cref="CheckpointSet"/>): either the previous checkpoint or
+    /// this one is complete at every moment.
+    /// </summary>
     public static void Save(RunFolder run, Supernet net, SupernetCheckpointInfo info)
     {
-        AtomicFile.SaveModule(run.SupernetWeights, net);
-        AtomicFile.WriteAllText(run.SupernetMeta, JsonSerializer.Serialize(info, Json));
+        byte[] weights = AtomicFile.ModuleBytes(net);
+        var full = info with { WeightsSha256 = Sha256(weights), OptimizerSha256 = null };
+        Set(run).Commit($"epoch {info.Epoch}", [
+            new CheckpointFile(Path.GetFileName(run.SupernetWeights), weights),
+            new CheckpointFile(Path.GetFileName(run.SupernetMeta), Meta(full)),
+        ]);
+        // An optimizer state of an earlier save no longer belongs to these weights.
+        if (File.Exists(run.SupernetOptimizer)) File.Delete(run.SupernetOptimizer);
     }
 
     /// <summary>
-    /// Writes weights, optimizer state and metadata (last), recording the SHA-256 of the first two in the metadata.
+    /// Saves weights, optimizer state and metadata as one checkpoint (<see cref="CheckpointSet"/>), recording the
+    /// SHA-256 of the first two in the metadata as well.
     /// </summary>
     public static void Save(RunFolder run, Supernet net, torch.optim.Optimizer optimizer, SupernetCheckpointInfo info)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         if (optimizer is not TorchSharp.Modules.OptimizerHelper helper)
             throw new ArgumentException($"optimizer {optimizer.GetType().Name} cannot save its state (not a managed TorchSharp optimizer).", nameof(optimizer));
-        AtomicFile.SaveModule(run.SupernetWeights, net);
-        AtomicFile.Write(run.SupernetOptimizer, s =>
+        byte[] weights = AtomicFile.ModuleBytes(net);
+        byte[] optim = AtomicFile.Bytes(s =>
         {
             using var w = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
             helper.save_state_dict(w);
             w.Flush();
         });
-        var full = info with { WeightsSha256 = Sha256(run.SupernetWeights), OptimizerSha256 = Sha256(run.SupernetOptimizer) };
-        AtomicFile.WriteAllText(run.SupernetMeta, JsonSerializer.Serialize(full, Json));
+        var full = info with { WeightsSha256 = Sha256(weights), OptimizerSha256 = Sha256(optim) };
+        Set(run).Commit($"epoch {info.Epoch}", [
+            new CheckpointFile(Path.GetFileName(run.SupernetWeights), weights),
+            new CheckpointFile(Path.GetFileName(run.SupernetOptimizer), optim),
+            new CheckpointFile(Path.GetFileName(run.SupernetMeta), Meta(full)),
+        ]);
     }
+
+    private static byte[] Meta(SupernetCheckpointInfo info) => System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(info, Json));
+
+    private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
     /// <summary>
     /// Loads the optimizer state saved by <see cref="Save(RunFolder, Supernet, torch.optim.Optimizer, SupernetCheckpointInfo)"/>
@@ -127,19 +149,34 @@ public static class SupernetCheckpoint
     }
 
     /// <summary>Reads the metadata; clear errors for a missing or corrupt file.</summary>
+    /// <remarks>
+    /// Completes or discards an interrupted save first and checks every file of the checkpoint against its manifest,
+    /// so the metadata returned always belongs to the weights beside it.
+    /// </remarks>
     public static SupernetCheckpointInfo ReadInfo(RunFolder run)
     {
         run.RequireSupernet();
+        Set(run).Verify();
+        SupernetCheckpointInfo? info;
         try
         {
-            return JsonSerializer.Deserialize<SupernetCheckpointInfo>(File.ReadAllText(run.SupernetMeta), Json)
-                   ?? throw new InvalidDataException($"{run.SupernetMeta} is empty.");
+            info = JsonSerializer.Deserialize<SupernetCheckpointInfo>(File.ReadAllText(run.SupernetMeta), Json);
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{run.SupernetMeta}: corrupt supernet metadata ({e.Message}).", e);
+            // The whole message on one line: the CLI prints only the first line of an error.
+            throw new InvalidDataException($"{run.SupernetMeta}: corrupt supernet metadata, expected the JSON written by train-supernet " +
+                                           $"({OneLine(e.Message)}).", e);
         }
+        if (info is null) throw new InvalidDataException($"{run.SupernetMeta} is empty (JSON null); expected supernet metadata.");
+        if (info.Preset is null)
+            throw new InvalidDataException($"{run.SupernetMeta}: field 'preset' is missing; expected the search space preset the supernet was trained with.");
+        return info;
     }
+
+    /// <summary>Joins the lines of an exception message into one.</summary>
+    internal static string OneLine(string message) =>
+        string.Join(" ", message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     /// <summary>The preset stored in the checkpoint.</summary>
     public static SearchSpacePreset ReadPreset(RunFolder run) =>

@@ -200,6 +200,7 @@ public sealed class ArchitectureRetrainer
             {
                 Architecture = archText, Preset = _preset.Name,
                 TestTop1 = t?.Top1, TestTop5 = t?.Top5, TestLoss = t?.Loss, TestImages = t?.Count ?? 0,
+                TestSource = test is null ? null : test.Source ?? "given by the caller (source not recorded)",
                 ConfusionMatrix = t?.Confusion, ClassNames = (test ?? train).ClassNames,
                 FlopsM = cost.FlopsM, ParamsM = cost.ParamsM,
                 Epochs = state.Epoch, BestEpoch = state.BestEpoch,
@@ -253,6 +254,7 @@ public sealed class ArchitectureRetrainer
     {
         ArgumentNullException.ThrowIfNull(folder);
         if (!folder.HasCheckpoint) throw new FileNotFoundException($"No retraining checkpoint in {folder.Root} (expected state.json).", folder.State);
+        folder.Set.Verify();
         try
         {
             return JsonSerializer.Deserialize<RetrainState>(File.ReadAllText(folder.State), RetrainJson.Options)
@@ -333,12 +335,21 @@ public sealed class ArchitectureRetrainer
         }
     }
 
+    /// <summary>
+    /// Saves the epoch as one checkpoint (<see cref="CheckpointSet"/>): last weights, optimizer state, best weights
+    /// (new ones when this epoch is the best, else the kept ones) and state.json.
+    /// </summary>
     private static void SaveCheckpoint(RetrainFolder folder, ChildNetwork net, IRetrainOptimizer optimizer, RetrainState state, bool best)
     {
-        AtomicFile.SaveModule(folder.LastWeights, net);
-        AtomicFile.Write(folder.LastOptimizer, optimizer.Save);
-        if (best) AtomicFile.SaveModule(folder.BestWeights, net);
-        AtomicFile.WriteAllText(folder.State, JsonSerializer.Serialize(state, RetrainJson.Options));
+        byte[] weights = AtomicFile.ModuleBytes(net);
+        var files = new List<CheckpointFile>
+        {
+            new(Path.GetFileName(folder.LastWeights), weights),
+            new(Path.GetFileName(folder.LastOptimizer), AtomicFile.Bytes(optimizer.Save)),
+        };
+        if (best) files.Add(new CheckpointFile(Path.GetFileName(folder.BestWeights), weights));
+        files.Add(new CheckpointFile(Path.GetFileName(folder.State), System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(state, RetrainJson.Options))));
+        folder.Set.Commit($"epoch {state.Epoch}", files, keep: best ? null : [Path.GetFileName(folder.BestWeights)]);
     }
 
     private BatchAugmentation? ChooseAugmentation()

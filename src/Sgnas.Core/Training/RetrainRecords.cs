@@ -65,6 +65,8 @@ public sealed record RetrainMetrics
     public double? TestLoss { get; init; }
     /// <summary>Number of test images.</summary>
     public int TestImages { get; init; }
+    /// <summary>Where the test images came from (test file, test folder, or the held-out part of data without a test set).</summary>
+    public string? TestSource { get; init; }
     /// <summary>Test confusion matrix, rows true class, columns predicted class; null without a test set.</summary>
     public int[][]? ConfusionMatrix { get; init; }
     /// <summary>Class names in label order.</summary>

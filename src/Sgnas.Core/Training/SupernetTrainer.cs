@@ -127,6 +127,7 @@ public sealed class SupernetTrainer
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(run);
         CheckData(Preset, data);
+        SupernetCheckpoint.Set(run).Recover(); // an interrupted first save either completes (and is refused below) or vanishes
         if (File.Exists(run.SupernetMeta))
             throw new InvalidOperationException(
                 $"{run.Root} already holds a supernet checkpoint ({Path.GetFileName(run.SupernetMeta)}); resume it or choose another folder.");

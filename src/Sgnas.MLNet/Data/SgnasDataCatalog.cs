@@ -20,7 +20,8 @@ public static class SgnasDataCatalog
     /// <param name="catalog">The data catalog (<c>mlContext.Data</c>).</param>
     /// <param name="folderOrImagesFile">A folder holding <c>train-</c>/<c>t10k-images-idx3-ubyte[.gz]</c> and the labels
     /// files, or one images file (its labels file is the sibling named <c>*-labels-idx1-ubyte[.gz]</c>).</param>
-    /// <param name="split">Which files of a folder to read; ignored for an images file.</param>
+    /// <param name="split">Which files of a folder to read; for one images file, its training part or its held-out
+    /// test part (20%, stratified, fixed seed), so the two never overlap.</param>
     /// <param name="classNames">Class names for the KeyValues annotation; null numbers the classes.</param>
     /// <returns>A view with Label (key) and Features (1 × rows × cols floats in [0, 255]).</returns>
     /// <exception cref="FileNotFoundException">No IDX files for the split.</exception>
@@ -29,9 +30,8 @@ public static class SgnasDataCatalog
         DatasetSplit split = DatasetSplit.Train, IReadOnlyList<string>? classNames = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        var pair = IdxReader.FindPair(folderOrImagesFile, split) ?? throw new FileNotFoundException(
-            $"no IDX {split.ToString().ToLowerInvariant()} files in '{folderOrImagesFile}' (expected {(split == DatasetSplit.Train ? "train" : "t10k")}-images-idx3-ubyte[.gz] and -labels-idx1-ubyte[.gz]).");
-        return new ImageDatasetDataView(IdxReader.ReadPair(pair.Images, pair.Labels, classNames));
+        // One images file has no test set: its train and test splits are disjoint held-out parts (IdxReader.LoadSplit).
+        return new ImageDatasetDataView(IdxReader.LoadSplit(folderOrImagesFile, split, classNames));
     }
 
     /// <summary>Loads Fashion-MNIST (Debian package dataset-fashion-mnist) with its class names.</summary>

@@ -57,9 +57,12 @@ public sealed class GeneratorSearch : IEstimator<GeneratorTransformer>
         return new GeneratorTransformer(model, _options.TargetColumnName, _options.HardLimit);
     }
 
-    internal static ArchitectureGeneratorModel Train(RunFolder run, ImageDataset data, SgnasEstimatorOptions o, GeneratorOptions training, int? maxValidationImages)
+    internal static ArchitectureGeneratorModel Train(RunFolder run, ImageDataset data, SgnasEstimatorOptions o, GeneratorOptions training, int? maxValidationImages,
+        bool resume = false)
     {
         var device = DeviceSelector.Resolve(o.Device);
+        // A fresh training starts from epoch 1 (the estimator's documented behaviour); only a resume continues the checkpoint.
+        if (!resume && Directory.Exists(run.GeneratorTrainingDir)) Directory.Delete(run.GeneratorTrainingDir, recursive: true);
         var (supernet, _) = SupernetCheckpoint.Load(run, device);
         using (supernet)
         {
@@ -69,7 +72,7 @@ public sealed class GeneratorSearch : IEstimator<GeneratorTransformer>
             if (maxValidationImages is { } m && m < val.Length) val = val.Take(m).ToArray();
             var norm = new ChannelNormalization(supernet.Preset.Mean.ToArray(), supernet.Preset.Std.ToArray());
             var model = new GeneratorTrainer(supernet, training with { Seed = o.Seed }, device)
-                .Train(data, val, norm, o.Progress, o.CancellationToken);
+                .Train(data, val, norm, o.Progress, o.CancellationToken, new GeneratorCheckpoint(run.GeneratorTrainingDir, resume));
             model.Save(run);
             return model;
         }

@@ -41,6 +41,10 @@ public sealed record SgnasSearchReport
     public double? TestTop1 { get; init; }
     /// <summary>Test top-5, when test data was given.</summary>
     public double? TestTop5 { get; init; }
+    /// <summary>Test images behind <see cref="TestTop1"/> (0 without test data).</summary>
+    public int TestImages { get; init; }
+    /// <summary>Where the test images came from (<see cref="SgnasSearch.Options.TestDataSource"/>).</summary>
+    public string? TestSource { get; init; }
     /// <summary>Wall seconds per stage: supernet, generator, generation, retrain, export.</summary>
     public required IReadOnlyDictionary<string, double> StageSeconds { get; init; }
 }
@@ -72,7 +76,12 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
         public int? MaxGeneratorImages { get; set; } = SgnasSearchDefaults.MaxGeneratorImages;
         /// <summary>Optional test data for the report (top-1, top-5).</summary>
         public IDataView? TestData { get; set; }
-        /// <summary>Reuse a supernet or generator already trained in the run folder instead of training again.</summary>
+        /// <summary>Where <see cref="TestData"/> comes from, recorded in the report and metrics.json.</summary>
+        public string? TestDataSource { get; set; }
+        /// <summary>
+        /// Reuse the stages already in the run folder: a finished supernet or generator is loaded, and a stage that was
+        /// interrupted (supernet, generator training, retraining) continues from its last checkpoint.
+        /// </summary>
         public bool ReuseCompletedStages { get; set; }
     }
 
@@ -101,7 +110,7 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
         if (o.TestData is not null)
         {
             SchemaChecks.CheckImageColumns(o.TestData.Schema, o.LabelColumnName, o.FeatureColumnName, _preset, needLabel: true);
-            test = o.TestData.ToImageDataset(o.LabelColumnName, o.FeatureColumnName);
+            test = o.TestData.ToImageDataset(o.LabelColumnName, o.FeatureColumnName).WithSource(o.TestDataSource);
         }
         var data = input.ToImageDataset(o.LabelColumnName, o.FeatureColumnName);
         var run = new RunFolder(o.ResolveRunFolder());
@@ -109,7 +118,12 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
         var clock = Stopwatch.StartNew();
 
         double? supernetTop1 = null;
-        if (!(o.ReuseCompletedStages && File.Exists(run.SupernetMeta)))
+        if (o.ReuseCompletedStages && File.Exists(run.SupernetMeta))
+        {
+            // A stage stopped part-way (Ctrl-C, crash) continues from its last checkpoint; a finished one is returned as is.
+            supernetTop1 = CoreSupernetTrainer.Resume(run, data, o.Progress, o.CancellationToken, o.Device).ValidationTop1;
+        }
+        else
         {
             var training = o.Supernet with { Device = o.Device, Seed = o.Seed, MaxTrainImages = o.MaxTrainImages ?? o.Supernet.MaxTrainImages };
             supernetTop1 = new CoreSupernetTrainer(_preset, training).Train(data, run, o.Progress, o.CancellationToken).ValidationTop1;
@@ -118,7 +132,7 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
 
         ArchitectureGeneratorModel generator = o.ReuseCompletedStages && File.Exists(run.GeneratorMeta)
             ? ArchitectureGeneratorModel.Load(run, Sgnas.Runtime.DeviceSelector.Resolve(o.Device), _preset)
-            : GeneratorSearch.Train(run, data, o, o.Generator, o.MaxGeneratorImages);
+            : GeneratorSearch.Train(run, data, o, o.Generator, o.MaxGeneratorImages, resume: o.ReuseCompletedStages);
         seconds["generator"] = Lap(clock);
 
         GeneratedArchitecture picked;
@@ -129,7 +143,8 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
         }
         seconds["generate"] = Lap(clock);
 
-        var metrics = ArchitectureRetrainer.Retrain(_preset, picked.Architecture, o, o.Retrain, data, test, run);
+        var metrics = ArchitectureRetrainer.Retrain(_preset, picked.Architecture, o, o.ReuseCompletedStages ? o.Retrain with { Resume = true } : o.Retrain,
+            data, test, run);
         seconds["retrain"] = Lap(clock);
 
         var model = SgnasModel.FromRetrainFolder(run, input, o, metrics, data.ClassNames);
@@ -150,6 +165,8 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
             RetrainValTop1 = metrics.BestValidationTop1,
             TestTop1 = metrics.TestTop1,
             TestTop5 = metrics.TestTop5,
+            TestImages = metrics.TestImages,
+            TestSource = metrics.TestSource,
             StageSeconds = seconds,
         };
         return model;

@@ -80,12 +80,17 @@ public class CifarBinaryReaderTests
     }
 
     [Fact]
-    public void MissingBatchIsNamed()
+    public void AMissingBatchLeavesTheOthersAndNoBatchIsNamed()
     {
+        // Issue 13: any non-empty subset of data_batch_*.bin is a training set; only none at all is an error.
         using var d = new DataFiles();
         WriteCifar10(d);
+        int all = CifarBinaryReader.Read(d.Root, DatasetSplit.Train).Count;
+        long perBatch = new FileInfo(d.PathOf("data_batch_4.bin")).Length / 3073;
         File.Delete(d.PathOf("data_batch_4.bin"));
+        Assert.Equal(all - perBatch, CifarBinaryReader.Read(d.Root, DatasetSplit.Train).Count);
+        foreach (var f in Directory.GetFiles(d.Root, "data_batch_*.bin")) File.Delete(f);
         var e = Assert.Throws<FileNotFoundException>(() => CifarBinaryReader.Read(d.Root, DatasetSplit.Train));
-        Assert.Contains("data_batch_4.bin", e.Message);
+        Assert.Contains("data_batch_1.bin", e.Message);
     }
 }

@@ -16,7 +16,10 @@ public class DatasetLoaderTests
         Assert.Equal(DatasetFormat.Idx, DatasetLoader.Detect(idx));
         Assert.Equal(4, DatasetLoader.Load(idx, DatasetSplit.Train).Count);
         Assert.Equal(new[] { 5, 6 }, DatasetLoader.Load(idx, DatasetSplit.Test).Labels);
-        Assert.Equal(4, DatasetLoader.Load(Path.Combine(idx, "train-images-idx3-ubyte.gz")).Count);
+        // One images file has no test set: training and test are disjoint parts of it (issue 13 case 3).
+        string single = Path.Combine(idx, "train-images-idx3-ubyte.gz");
+        Assert.Equal(4, DatasetLoader.Load(single).Count + DatasetLoader.Load(single, DatasetSplit.Test).Count);
+        Assert.Equal(1, DatasetLoader.Load(single, DatasetSplit.Test).Count);
 
         d.Write("c10/test_batch.bin", DataFiles.CifarRecords([1]));
         Assert.Equal(DatasetFormat.Cifar10, DatasetLoader.Detect(d.PathOf("c10")));

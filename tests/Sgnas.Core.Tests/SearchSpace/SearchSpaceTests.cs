@@ -59,6 +59,18 @@ public class SearchSpaceTests
         Assert.Equal(a, ArchitectureCodec.FromJson(ArchitectureCodec.ToJson(a), p));
     }
 
+    [Fact]
+    public void TrailingSkipsAndTheReadmeJsonFormAreAccepted()
+    {
+        // Issue 13 case 8: trailing skips (the inactive sub-blocks of forced sampling) were refused as "skip inside the
+        // active prefix", and --arch rejected the README's JSON form.
+        var p = SearchSpacePreset.Load("fashion-small");
+        var a = ArchitectureCodec.Parse("e2:3,3,skip,skip|e2:3,3|e2:5,3,skip|e2:3,3|e2:3,3|e2:3,3", p);
+        Assert.Equal("e2:3,3|e2:3,3|e2:3,5|e2:3,3|e2:3,3|e2:3,3", a.ToString());
+        var j = ArchitectureCodec.Parse("""{"layers":[[3,3,5,7],[7,7],[3,3,3,3,3,3],[5,5,5],[3,3,3,5,7],[3,5]]}""", p);
+        Assert.Equal("e4:3,3,5,7|e2:7,7|e6:3,3,3,3,3,3|e3:5,5,5|e5:3,3,3,5,7|e2:3,5", j.ToString());
+    }
+
     [Theory]
     [InlineData("e7:3,3,3,3,3,3,3|e2:3,3|e2:3,3|e2:3,3|e2:3,3|e2:3,3", "Layer 0", "outside 2..6")]
     [InlineData("e2:3,3|e1:3|e2:3,3|e2:3,3|e2:3,3|e2:3,3", "Layer 1", "outside 2..6")]
@@ -67,6 +79,12 @@ public class SearchSpaceTests
     [InlineData("e2:3,3|e2:3,3|e2:3,3|e2:3,3|e3:3,3|e2:3,3", "Layer 4", "needs 3 kernels")]
     [InlineData("e2:3,3|e2:3,3", "2 layers", "has 6")]
     [InlineData("e2:3,3|e2:3,3|e2:3,3|e2:3,3|e2:3,3|x2:3,3", "Layer 5", "not of the form")]
+    // Issue 13 case 8: a negative rate was reported as "needs -4 kernels".
+    [InlineData("e2:3,3|e-4:3,3|e2:3,3|e2:3,3|e2:3,3|e2:3,3", "Layer 1", "expansion rate '-4' is not a whole number ≥ 1")]
+    [InlineData("e2:3,3|e0:|e2:3,3|e2:3,3|e2:3,3|e2:3,3", "Layer 1", "must be at least 1")]
+    [InlineData("""{"layers":[[3,3],[3,"x"]]}""", "Layer 1", "not a kernel size")]
+    [InlineData("""{"layers":[[3,3],5]}""", "Layer 1", "not an array of kernel sizes")]
+    [InlineData("""{"layer":[]}""", "Architecture JSON", "expected {\"layers\"")]
     public void InvalidArchitecturesNameTheLayer(string text, string where, string what)
     {
         var p = SearchSpacePreset.Load("fashion-small");

@@ -121,6 +121,15 @@ public sealed class SupernetTrainerTests : IDisposable
         var exists = Assert.Throws<InvalidOperationException>(() => new SupernetTrainer(Tiny(), Options(1)).Train(Data(), run));
         Assert.Contains("already holds a supernet checkpoint", exists.Message);
 
+        // A hand-edited metadata file no longer matches the checkpoint's manifest.
+        File.WriteAllText(run.SupernetMeta, File.ReadAllText(run.SupernetMeta) + " ");
+        var edited = Assert.Throws<InvalidDataException>(() => SupernetTrainer.Resume(run, Data()));
+        Assert.Contains("supernet.json does not match", edited.Message);
+        Assert.Contains("supernet.manifest.json", edited.Message);
+
+        // Without the manifest (a folder written before manifests existed) the metadata's own checks apply.
+        File.Delete(SupernetCheckpoint.Set(run).ManifestPath);
+
         // Other data than the checkpoint was trained on.
         var other = Assert.Throws<InvalidOperationException>(() =>
         {

@@ -323,6 +323,19 @@ public sealed class OnnxClassifierPipelineTests : IDisposable
         Assert.InRange(diff, 0, OrtParity.Tolerance);
         Assert.Equal(argmax, labels);
         Assert.Equal(FashionMnist.ClassNames, names);
+
+        // Issue 13 case 8: a truncated model.zip gave an unhandled FormatException with a stack trace.
+        byte[] bytes = File.ReadAllBytes(zip);
+        foreach (var (name, damaged) in new[] { ("truncated.zip", bytes[..(bytes.Length / 2)]), ("garbage.zip", "not a zip"u8.ToArray()) })
+        {
+            string path = Path.Combine(_dir, name);
+            File.WriteAllBytes(path, damaged);
+            var (code, _, err) = PredictApp.Run("--model", path, "--input", input, "--json");
+            Assert.Equal(1, code);
+            Assert.Single(err.Trim().Split('\n'));
+            Assert.Contains("not a readable ML.NET model", err);
+            Assert.Contains(name, err);
+        }
     }
 
     private sealed class TinyRow
