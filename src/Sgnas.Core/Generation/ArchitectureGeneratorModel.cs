@@ -15,7 +15,15 @@ namespace Sgnas.Generation;
 /// <param name="FlopsM">Its exact FLOPs (Eq. 9 on one-hot, equal to <see cref="FlopsCounter"/>).</param>
 /// <param name="ParamsM">Parameters of its standalone network in M (<see cref="ParameterCount"/>).</param>
 /// <param name="Repaired">True if the hard limit changed the argmax architecture.</param>
-public sealed record GeneratedArchitecture(double TargetFlopsM, Architecture Architecture, double FlopsM, double ParamsM, bool Repaired);
+public sealed record GeneratedArchitecture(double TargetFlopsM, Architecture Architecture, double FlopsM, double ParamsM, bool Repaired)
+{
+    /// <summary>
+    /// The positional supernet path the generator chose (argmax per sub-block, in place, after any repair): the path
+    /// the relaxed forward optimised, on which the supernet scores this pick (docs/generator.md). Its
+    /// <see cref="SupernetPath.ToArchitecture"/> is <see cref="Architecture"/>. Null when built without one.
+    /// </summary>
+    public SupernetPath? Path { get; init; }
+}
 
 /// <summary>Metrics of one generator epoch.</summary>
 public sealed record GeneratorEpochMetrics
@@ -133,10 +141,11 @@ public sealed class ArchitectureGeneratorModel : IDisposable
         for (int n = 0; n < targetsM.Count; n++)
         {
             var a = all.AsSpan(n * per, per);
-            Architecture arch; bool repaired = false;
-            if (hardLimit) (arch, repaired) = HardLimit.Apply(Preset, _table, a, targetsM[n]);
-            else arch = AlphaDecoding.Decode(Preset, a);
-            result[n] = new GeneratedArchitecture(targetsM[n], arch, _table.CostM(arch), ParameterCount.ChildM(Preset, arch), repaired);
+            SupernetPath path; bool repaired = false;
+            if (hardLimit) (path, repaired) = HardLimit.ApplyPath(Preset, _table, a, targetsM[n]);
+            else path = AlphaDecoding.DecodePath(Preset, a);
+            var arch = path.ToArchitecture();
+            result[n] = new GeneratedArchitecture(targetsM[n], arch, _table.CostM(arch), ParameterCount.ChildM(Preset, arch), repaired) { Path = path };
         }
         return result;
     }
