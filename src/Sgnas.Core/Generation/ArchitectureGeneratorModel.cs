@@ -46,8 +46,20 @@ public sealed record GeneratorEpochMetrics
     public double MeanAbsRelError { get; init; }
     /// <summary>Sum of L_C over the evaluation targets (selection criterion for the best generator, as the reference).</summary>
     public double EvalConstraintLoss { get; init; }
-    /// <summary>Supernet top-1 of the architecture generated for the middle target, on a few validation batches.</summary>
-    public double MiddleTop1 { get; init; }
+    /// <summary>Supernet top-1 of the architecture generated for the middle accuracy target (NaN without evaluation batches).</summary>
+    public double MiddleTop1 { get; init; } = double.NaN;
+    /// <summary>
+    /// Average supernet top-1 (eval mode, the supernet's own BN statistics, positional paths) of the architectures
+    /// generated for <see cref="AccuracyTargetsM"/>, on fixed validation batches: the accuracy criterion of the
+    /// epoch selection (<see cref="GeneratorSelection"/>). NaN without evaluation batches.
+    /// </summary>
+    public double MeanTop1 { get; init; } = double.NaN;
+    /// <summary>Targets whose generated architectures' top-1 is averaged, in M.</summary>
+    public double[] AccuracyTargetsM { get; init; } = [];
+    /// <summary>Top-1 per accuracy target.</summary>
+    public double[] Top1PerTarget { get; init; } = [];
+    /// <summary>True if the constraint fit (mean relative FLOPs error) is within the selection tolerance.</summary>
+    public bool WithinTolerance { get; init; }
     /// <summary>Evaluation targets in M.</summary>
     public double[] TargetsM { get; init; } = [];
     /// <summary>Generated FLOPs per target in M.</summary>
@@ -64,7 +76,13 @@ public sealed record GeneratorEpochMetrics
 /// </summary>
 public sealed class ArchitectureGeneratorModel : IDisposable
 {
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true,
+        // Top-1 is NaN in epochs evaluated without validation batches.
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+    };
     private readonly FlopsLookupTable _table;
     private readonly Device _device;
 
@@ -99,8 +117,14 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     public double Temperature { get; }
     /// <summary>Per-epoch metrics of training.</summary>
     public IReadOnlyList<GeneratorEpochMetrics> History { get; }
-    /// <summary>The epoch whose generator was kept (lowest evaluation constraint loss), or 0 without history.</summary>
-    public int BestEpoch => History.Count == 0 ? 0 : History.MinBy(h => h.EvalConstraintLoss)!.Epoch;
+    /// <summary>
+    /// The epoch whose generator was kept (<see cref="GeneratorSelection.Select"/> with the training options'
+    /// rule and tolerance), or 0 without history.
+    /// </summary>
+    public int BestEpoch => GeneratorSelection.Select(History, Options.Selection, Options.SelectionTolerance)?.Epoch ?? 0;
+
+    /// <summary>Metrics of <see cref="BestEpoch"/>, or null without history.</summary>
+    public GeneratorEpochMetrics? BestMetrics => GeneratorSelection.Select(History, Options.Selection, Options.SelectionTolerance);
 
     /// <summary>FLOPs of the smallest and largest architectures of the space, in M.</summary>
     public (double Min, double Max) FeasibleRange { get; }

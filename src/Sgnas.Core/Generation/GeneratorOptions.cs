@@ -60,8 +60,14 @@ public sealed record GeneratorOptions
     public int BodyLayers { get; init; } = 3;
     /// <summary>Targets evenly spread over the interval for the per-epoch evaluation.</summary>
     public int EvaluationTargets { get; init; } = 10;
-    /// <summary>Validation batches for the per-epoch supernet top-1 at the middle target.</summary>
-    public int EvaluationBatches { get; init; } = 2;
+    /// <summary>Validation batches (fixed, the same every epoch) for the per-epoch supernet top-1 of generated architectures.</summary>
+    public int EvaluationBatches { get; init; } = 4;
+    /// <summary>Targets evenly spread over the interval whose generated architectures' supernet top-1 is averaged per epoch.</summary>
+    public int AccuracyTargets { get; init; } = 5;
+    /// <summary>Which epoch is kept (default: best average top-1 among epochs that fit the constraint; docs/generator.md).</summary>
+    public GeneratorSelectionRule Selection { get; init; } = GeneratorSelectionRule.Accuracy;
+    /// <summary>Largest mean relative FLOPs error over the evaluation targets for an epoch to count as fitting the constraint.</summary>
+    public double SelectionTolerance { get; init; } = 0.05;
     /// <summary>Seed of the generator's initialisation, the Gumbel noise, the target draws and the prior pool.</summary>
     public int Seed { get; init; }
 
@@ -103,5 +109,8 @@ public sealed record GeneratorOptions
         Check(BodyLayers >= 0, nameof(BodyLayers), BodyLayers, "must be ≥ 0.");
         Check(EvaluationTargets >= 2, nameof(EvaluationTargets), EvaluationTargets, "must be at least 2 (correlations need two points).");
         Check(EvaluationBatches >= 0, nameof(EvaluationBatches), EvaluationBatches, "must be ≥ 0.");
+        Check(AccuracyTargets >= 1, nameof(AccuracyTargets), AccuracyTargets, "must be at least 1.");
+        Check(SelectionTolerance >= 0, nameof(SelectionTolerance), SelectionTolerance, "must be ≥ 0.");
+        Check(Enum.IsDefined(Selection), nameof(Selection), Selection, "is not a known rule.");
     }
 }
