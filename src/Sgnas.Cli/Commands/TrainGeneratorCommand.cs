@@ -19,6 +19,7 @@ public sealed class TrainGeneratorCommand : ICommand
         "  --seed N               seed of init, noise, targets and prior pool (default 0)\n" +
         "  --max-val-images N     use at most N validation images\n" +
         "  --hard-gumbel          straight-through hard Gumbel-softmax (default soft, as the reference)\n" +
+        "  --prior bucketed|single   random prior: one per FLOPs bucket (default) or a single random one (paper, reference)\n" +
         "  --selection accuracy|fit  epoch kept: best mean supernet top-1 among epochs within the FLOPs tolerance (default),\n" +
         "                         or the lowest constraint loss\n" +
         $"  --selection-tolerance X   largest mean relative FLOPs error of a selectable epoch (default {new GeneratorOptions().SelectionTolerance})\n" +
@@ -43,12 +44,18 @@ public sealed class TrainGeneratorCommand : ICommand
             var v => throw new UsageException($"--selection must be 'accuracy' or 'fit'; got '{v}'."),
         };
         double tolerance = args.Double("selection-tolerance", defaults.SelectionTolerance);
+        var prior = args.String("prior", "bucketed") switch
+        {
+            "bucketed" => PriorKind.Bucketed,
+            "single" => PriorKind.SingleRandom,
+            var v => throw new UsageException($"--prior must be 'bucketed' or 'single'; got '{v}'."),
+        };
         string? dataArg = args.String("data");
         string deviceName = args.String("device", "cpu")!;
         var output = new Output(args.Flag("json"));
         args.RejectUnknown(Name);
         var options = defaults with { Epochs = epochs, CostWeight = lambda, BatchSize = batch, Seed = seed, HardGumbel = hardGumbel,
-            Selection = selection, SelectionTolerance = tolerance };
+            Selection = selection, SelectionTolerance = tolerance, Prior = prior };
         options.Validate();
 
         var device = DeviceSelector.Resolve(deviceName);

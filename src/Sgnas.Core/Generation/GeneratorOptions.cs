@@ -1,5 +1,14 @@
 namespace Sgnas.Generation;
 
+/// <summary>How the generator's random prior is chosen (paper section 3.2.2).</summary>
+public enum PriorKind
+{
+    /// <summary>One random architecture per constraint bucket, the one nearest to the target is used (this project's pool).</summary>
+    Bucketed,
+    /// <summary>A single random architecture for every target (the paper's text; the reference code's pool size 1).</summary>
+    SingleRandom,
+}
+
 /// <summary>
 /// Options of generator training and generation (SGNAS stage 2, DESIGN.md sections 4-5). Defaults marked
 /// "paper" come from appendix A.3 / section 3.2, "reference code" from github.com/eric8607242/SGNAS.
@@ -48,7 +57,10 @@ public sealed record GeneratorOptions
     public double? ConstraintLowM { get; init; }
     /// <summary>Upper end of the target interval in M; null = the preset's / lookup table's.</summary>
     public double? ConstraintHighM { get; init; }
-    /// <summary>Number of prior-pool buckets over the interval.</summary>
+    /// <summary>How the random prior B is chosen (default: the bucketed pool; <see cref="PriorKind.SingleRandom"/>: the paper's / reference's single prior).</summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<PriorKind>))]
+    public PriorKind Prior { get; init; } = PriorKind.Bucketed;
+    /// <summary>Number of prior-pool buckets over the interval (<see cref="PriorKind.Bucketed"/>).</summary>
     public int PriorBuckets { get; init; } = 10;
     /// <summary>Random-walk steps allowed per bucket when searching a prior near its centre.</summary>
     public int PriorMaxTries { get; init; } = 2000;

@@ -63,7 +63,9 @@ public sealed class GeneratorTrainer
                 $"the constraint interval must be non-empty and inside the feasible range {min:F4}..{max:F4} M of preset '{preset.Name}'.");
         double width = high - low, lambda = o.ResolveCostWeight(width), margin = o.ResolveMarginM(width);
 
-        var pool = PriorPool.Build(preset, low, high, o.PriorBuckets, o.Seed, o.PriorMaxTries);
+        var pool = o.Prior == PriorKind.SingleRandom
+            ? PriorPool.SingleRandom(preset, low, high, o.Seed)
+            : PriorPool.Build(preset, low, high, o.PriorBuckets, o.Seed, o.PriorMaxTries);
         var generator = ArchitectureGenerator.For(preset, o.ConstraintChannels, o.HiddenChannels, o.BodyLayers, o.Seed);
         generator.to(_device);
         var history = new List<GeneratorEpochMetrics>();
