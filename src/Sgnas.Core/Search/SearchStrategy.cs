@@ -83,6 +83,13 @@ public sealed class TunerSearchStrategy : ISearchStrategy
     /// <summary>Proposals per search.</summary>
     public int Trials { get; }
 
+    /// <summary>
+    /// Optional journal per target (e.g. a file per strategy and budget): candidates found there are not scored again
+    /// and newly scored ones are appended, so an interrupted search resumes where it stopped (the tuner is seeded, so
+    /// it proposes the same candidates). Replayed candidates count with their recorded time and as evaluated.
+    /// </summary>
+    public Func<double, CandidateJournal?>? Journal { get; init; }
+
     /// <summary>Random search (Li &amp; Talwalkar) on <paramref name="evaluator"/>'s supernet.</summary>
     public static TunerSearchStrategy Random(CandidateEvaluator evaluator, RandomSearchOptions? options = null)
     {
@@ -120,15 +127,31 @@ public sealed class TunerSearchStrategy : ISearchStrategy
         var tuner = _createTuner(targetFlopsM);
         string stage = $"{Name} <= {targetFlopsM.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} M";
         var trials = new List<Trial>(Trials);
+        var journal = Journal?.Invoke(targetFlopsM);
+        var replayed = new HashSet<Architecture>();
+        double replayedSeconds = 0;
         CandidateResult? best = null;
         for (int t = 1; t <= Trials; t++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var arch = tuner.Propose();
             int evaluationsBefore = _evaluator.Evaluations;
-            var r = _evaluator.Evaluate(arch, cancellationToken);
+            CandidateResult r;
+            bool fresh;
+            if (journal is not null && journal.TryGet(arch, out var recorded))
+            {
+                r = recorded;
+                fresh = replayed.Add(r.Architecture);
+                if (fresh) replayedSeconds += r.Seconds;
+            }
+            else
+            {
+                r = _evaluator.Evaluate(arch, cancellationToken);
+                fresh = _evaluator.Evaluations > evaluationsBefore;
+                journal?.Append(r);
+            }
             tuner.Update(r.Architecture, r.ValTop1);
-            trials.Add(new Trial(t, r.Architecture, r.FlopsM, r.ValTop1, r.ValLoss, _evaluator.Evaluations > evaluationsBefore ? r.Seconds : 0));
+            trials.Add(new Trial(t, r.Architecture, r.FlopsM, r.ValTop1, r.ValLoss, fresh ? r.Seconds : 0));
             if (best is null || Better(r, best)) best = r;
             progress?.Report(new TrainingProgress(stage, 1, 1, t, Trials,
                 new Dictionary<string, double> { ["top1"] = r.ValTop1, ["best_top1"] = best.ValTop1, ["best_flopsM"] = best.FlopsM },
@@ -136,7 +159,7 @@ public sealed class TunerSearchStrategy : ISearchStrategy
         }
         var exact = FlopsCounter.Count(_evaluator.Preset, best!.Architecture).FlopsM;
         return new SearchResult(Name, targetFlopsM, best.Architecture, exact, best.ValTop1, best.ValLoss,
-            clock.Elapsed.TotalSeconds, _evaluator.Evaluations - before, trials)
+            clock.Elapsed.TotalSeconds + replayedSeconds, _evaluator.Evaluations - before + replayed.Count, trials)
         { Path = SupernetPath.FromArchitecture(_evaluator.Preset, best.Architecture) };
     }
 

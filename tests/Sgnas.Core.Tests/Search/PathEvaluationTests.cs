@@ -63,3 +63,52 @@ public class PathEvaluationTests
         Assert.Equal(path.ToArchitecture(), r.Architecture);
     }
 }
+
+/// <summary>A search interrupted mid-way resumes from its journal and ends as the uninterrupted search.</summary>
+public class CandidateJournalTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "sgnas-journal-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public void InterruptedSearchResumesWithoutRescoringAndEndsTheSame()
+    {
+        using var net = SearchFixtures.Net();
+        using var ev = SearchFixtures.Evaluator(net);
+        var options = new EvolutionSearchOptions { Population = 4, Iterations = 3, TopK = 2, Seed = 3 };
+        double target = (ev.Table.Range().Min + ev.Table.Range().Max) / 2;
+        var plain = TunerSearchStrategy.Evolution(ev, options).Search(target);
+
+        string path = Path.Combine(_dir, "evo.jsonl");
+        using var cts = new CancellationTokenSource();
+        var strategy = new TunerSearchStrategyWithJournal(ev, options, path);
+        var progress = new SyncProgress(p => { if (p.Step == 5) cts.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() => strategy.Build().Search(target, cts.Token, progress));
+        int recorded = new CandidateJournal(path, net.Preset).Count;
+        Assert.InRange(recorded, 1, 5);
+
+        int before = ev.Evaluations;
+        var resumed = strategy.Build().Search(target);
+        Assert.Equal(plain.Architecture, resumed.Architecture);
+        Assert.Equal(plain.ValTop1, resumed.ValTop1);
+        Assert.Equal(plain.Evaluated, resumed.Evaluated);
+        // Only the candidates the first attempt did not reach were scored again.
+        Assert.Equal(plain.Evaluated - recorded, ev.Evaluations - before);
+    }
+
+    private sealed class TunerSearchStrategyWithJournal(CandidateEvaluator ev, EvolutionSearchOptions o, string path)
+    {
+        public TunerSearchStrategy Build() => new("evolution",
+            t => new EvolutionSearch(ev.Preset, new FlopsConstraint(ev.Table, t), o with { Seed = TunerSearchStrategy.SeedFor(o.Seed, t) }),
+            o.TotalEvaluations, ev) { Journal = _ => new CandidateJournal(path, ev.Preset) };
+    }
+
+    private sealed class SyncProgress(Action<Sgnas.Training.TrainingProgress> on) : IProgress<Sgnas.Training.TrainingProgress>
+    {
+        public void Report(Sgnas.Training.TrainingProgress value) => on(value);
+    }
+}
