@@ -90,6 +90,10 @@ public sealed class TunerSearchStrategy : ISearchStrategy
     /// </summary>
     public Func<double, CandidateJournal?>? Journal { get; init; }
 
+    /// <summary>The same strategy with <paramref name="journal"/> as its <see cref="Journal"/>.</summary>
+    public TunerSearchStrategy WithJournal(Func<double, CandidateJournal?> journal) =>
+        new(Name, _createTuner, Trials, _evaluator, _reuseCache) { Journal = journal };
+
     /// <summary>Random search (Li &amp; Talwalkar) on <paramref name="evaluator"/>'s supernet.</summary>
     public static TunerSearchStrategy Random(CandidateEvaluator evaluator, RandomSearchOptions? options = null)
     {
