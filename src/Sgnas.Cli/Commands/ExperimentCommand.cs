@@ -18,7 +18,8 @@ public sealed class ExperimentCommand : ICommand
         "  --seed N  --device D  --threads N\n" +
         "  --supernet-epochs N  --generator-epochs N  --val-images N  --recalibration-images N  --held-out-images N\n" +
         "  --random-candidates N  --population N  --iterations N  --random-points N  --ranking-archs N  --ranking-epochs N\n" +
-        "  --ranking-train-images N  --max-train-images N   override single sizes of the chosen scale\n" +
+        "  --ranking-train-images N  --max-train-images N  --generator-max-images N\n" +
+        "  --other-random-candidates N  --other-population N  --other-iterations N   override single sizes of the chosen scale\n" +
         "  --stop-after STAGE       stop after supernet|generator|search|sample|heldout|tracking|ranking (simulates an interruption)\n" +
         "  --json";
 
@@ -42,6 +43,10 @@ public sealed class ExperimentCommand : ICommand
             RandomPoints = Opt("random-points") ?? o.RandomPoints, RankingArchitectures = Opt("ranking-archs") ?? o.RankingArchitectures,
             RankingEpochs = Opt("ranking-epochs") ?? o.RankingEpochs, RankingTrainImages = Opt("ranking-train-images") ?? o.RankingTrainImages,
             SupernetMaxTrainImages = Opt("max-train-images") ?? o.SupernetMaxTrainImages, StopAfter = args.String("stop-after"),
+            GeneratorMaxImages = Opt("generator-max-images") ?? o.GeneratorMaxImages,
+            OtherRandomCandidates = Opt("other-random-candidates") ?? o.OtherRandomCandidates,
+            OtherEvolutionPopulation = Opt("other-population") ?? o.OtherEvolutionPopulation,
+            OtherEvolutionIterations = Opt("other-iterations") ?? o.OtherEvolutionIterations,
         };
         if (args.String("threads") is not null) TorchSharp.torch.set_num_threads(args.Int("threads", 1, min: 1));
         var output = new Output(args.Flag("json"));
