@@ -16,6 +16,7 @@ var commands = new ICommand[]
     new ExportCommand(),
     new BenchCommand(),
     new DemoCommand(),
+    new ExperimentCommand(),
 };
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")

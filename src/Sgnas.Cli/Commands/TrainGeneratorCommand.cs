@@ -19,6 +19,10 @@ public sealed class TrainGeneratorCommand : ICommand
         "  --seed N               seed of init, noise, targets and prior pool (default 0)\n" +
         "  --max-val-images N     use at most N validation images\n" +
         "  --hard-gumbel          straight-through hard Gumbel-softmax (default soft, as the reference)\n" +
+        "  --prior bucketed|single   random prior: one per FLOPs bucket (default) or a single random one (paper, reference)\n" +
+        "  --selection accuracy|fit  epoch kept: best mean supernet top-1 among epochs within the FLOPs tolerance (default),\n" +
+        "                         or the lowest constraint loss\n" +
+        $"  --selection-tolerance X   largest mean relative FLOPs error of a selectable epoch (default {new GeneratorOptions().SelectionTolerance})\n" +
         "  --data PATH            dataset (default: recorded in supernet.json, else Fashion-MNIST train)\n" +
         "  --device D             cpu, cuda or cuda:N (default cpu)\n" +
         "  --resume               continue an interrupted generator training (per-epoch checkpoint in DIR/generator-training)\n" +
@@ -36,13 +40,27 @@ public sealed class TrainGeneratorCommand : ICommand
         int seed = args.Int("seed", defaults.Seed);
         int maxVal = args.Int("max-val-images", 0, min: 0);
         bool hardGumbel = args.Flag("hard-gumbel");
+        var selection = args.String("selection", "accuracy") switch
+        {
+            "accuracy" => GeneratorSelectionRule.Accuracy,
+            "fit" => GeneratorSelectionRule.ConstraintFit,
+            var v => throw new UsageException($"--selection must be 'accuracy' or 'fit'; got '{v}'."),
+        };
+        double tolerance = args.Double("selection-tolerance", defaults.SelectionTolerance);
+        var prior = args.String("prior", "bucketed") switch
+        {
+            "bucketed" => PriorKind.Bucketed,
+            "single" => PriorKind.SingleRandom,
+            var v => throw new UsageException($"--prior must be 'bucketed' or 'single'; got '{v}'."),
+        };
         string? dataArg = args.String("data");
         string deviceName = args.String("device", "cpu")!;
         bool resume = args.Flag("resume"), force = args.Flag("force");
         var output = new Output(args.Flag("json"));
         args.RejectUnknown(Name);
         if (resume && force) throw new UsageException("--resume continues the interrupted training and --force starts over; give one of them.");
-        var options = defaults with { Epochs = epochs, CostWeight = lambda, BatchSize = batch, Seed = seed, HardGumbel = hardGumbel };
+        var options = defaults with { Epochs = epochs, CostWeight = lambda, BatchSize = batch, Seed = seed, HardGumbel = hardGumbel,
+            Selection = selection, SelectionTolerance = tolerance, Prior = prior };
         options.Validate();
 
         run.RequireSupernet();
@@ -113,13 +131,17 @@ public sealed class TrainGeneratorCommand : ICommand
                 history = model.History.Select(h => new
                 {
                     h.Epoch, h.Temperature, h.Loss, h.CrossEntropy, h.ConstraintLoss, h.KendallTau, h.Pearson,
-                    h.MeanAbsRelError, h.EvalConstraintLoss, h.MiddleTop1, h.TargetsM, h.GeneratedM, h.Seconds,
+                    h.MeanAbsRelError, h.EvalConstraintLoss, h.WithinTolerance, h.MeanTop1, h.Top1PerTarget, h.AccuracyTargetsM,
+                    h.MiddleTop1, h.TargetsM, h.GeneratedM, h.Seconds,
                 }),
             };
             output.Result(result, () => string.Join("\n", model.History.Select(h =>
                     $"epoch {h.Epoch,3}  tau {h.Temperature:F3}  loss {h.Loss:F4}  kendall {h.KendallTau:F3}  pearson {h.Pearson:F3}  " +
-                    $"mare {h.MeanAbsRelError:P1}  top1(mid) {h.MiddleTop1:P1}")) +
-                $"\nbest epoch {model.BestEpoch} (lowest constraint loss over {options.EvaluationTargets} targets); written {run.GeneratorWeights}");
+                    $"mare {h.MeanAbsRelError:P1}{(h.WithinTolerance ? " (fits)" : "       ")}  lc {h.EvalConstraintLoss:G3}  " +
+                    $"top1(mean of {h.Top1PerTarget.Length}) {h.MeanTop1:P1}{(h.Epoch == model.BestEpoch ? "  <- kept" : "")}")) +
+                $"\nkept epoch {model.BestEpoch} (" + (options.Selection == GeneratorSelectionRule.Accuracy
+                    ? $"best mean supernet top-1 over {options.AccuracyTargets} targets among epochs with mean relative FLOPs error <= {options.SelectionTolerance:P0}"
+                    : $"lowest constraint loss over {options.EvaluationTargets} targets") + $"); written {run.GeneratorWeights}");
         }
         return 0;
     }

@@ -50,6 +50,15 @@ public static class AlphaDecoding
         return new Architecture(layers);
     }
 
+    /// <summary>
+    /// The positional supernet path of α: the argmax option of every sub-block, in place (<see cref="ArgMaxOptions"/>).
+    /// Its one-hot map is the argmax one-hot of α, so the supernet's relaxed forward with that map computes exactly
+    /// this path; its <see cref="SupernetPath.ToArchitecture"/> is <see cref="Decode"/>. Candidates generated from α are
+    /// scored on this path (docs/generator.md).
+    /// </summary>
+    public static SupernetPath DecodePath(SearchSpacePreset preset, ReadOnlySpan<float> alpha) =>
+        SupernetPath.FromOptions(preset, ArgMaxOptions(preset, alpha));
+
     /// <summary>Decodes α: <see cref="FromOptions"/> of <see cref="ArgMaxOptions"/>.</summary>
     public static Architecture Decode(SearchSpacePreset preset, ReadOnlySpan<float> alpha) =>
         FromOptions(preset, ArgMaxOptions(preset, alpha));

@@ -15,7 +15,15 @@ namespace Sgnas.Generation;
 /// <param name="FlopsM">Its exact FLOPs (Eq. 9 on one-hot, equal to <see cref="FlopsCounter"/>).</param>
 /// <param name="ParamsM">Parameters of its standalone network in M (<see cref="ParameterCount"/>).</param>
 /// <param name="Repaired">True if the hard limit changed the argmax architecture.</param>
-public sealed record GeneratedArchitecture(double TargetFlopsM, Architecture Architecture, double FlopsM, double ParamsM, bool Repaired);
+public sealed record GeneratedArchitecture(double TargetFlopsM, Architecture Architecture, double FlopsM, double ParamsM, bool Repaired)
+{
+    /// <summary>
+    /// The positional supernet path the generator chose (argmax per sub-block, in place, after any repair): the path
+    /// the relaxed forward optimised, on which the supernet scores this pick (docs/generator.md). Its
+    /// <see cref="SupernetPath.ToArchitecture"/> is <see cref="Architecture"/>. Null when built without one.
+    /// </summary>
+    public SupernetPath? Path { get; init; }
+}
 
 /// <summary>Metrics of one generator epoch.</summary>
 public sealed record GeneratorEpochMetrics
@@ -38,8 +46,20 @@ public sealed record GeneratorEpochMetrics
     public double MeanAbsRelError { get; init; }
     /// <summary>Sum of L_C over the evaluation targets (selection criterion for the best generator, as the reference).</summary>
     public double EvalConstraintLoss { get; init; }
-    /// <summary>Supernet top-1 of the architecture generated for the middle target, on a few validation batches.</summary>
-    public double MiddleTop1 { get; init; }
+    /// <summary>Supernet top-1 of the architecture generated for the middle accuracy target (NaN without evaluation batches).</summary>
+    public double MiddleTop1 { get; init; } = double.NaN;
+    /// <summary>
+    /// Average supernet top-1 (eval mode, the supernet's own BN statistics, positional paths) of the architectures
+    /// generated for <see cref="AccuracyTargetsM"/>, on fixed validation batches: the accuracy criterion of the
+    /// epoch selection (<see cref="GeneratorSelection"/>). NaN without evaluation batches.
+    /// </summary>
+    public double MeanTop1 { get; init; } = double.NaN;
+    /// <summary>Targets whose generated architectures' top-1 is averaged, in M.</summary>
+    public double[] AccuracyTargetsM { get; init; } = [];
+    /// <summary>Top-1 per accuracy target.</summary>
+    public double[] Top1PerTarget { get; init; } = [];
+    /// <summary>True if the constraint fit (mean relative FLOPs error) is within the selection tolerance.</summary>
+    public bool WithinTolerance { get; init; }
     /// <summary>Evaluation targets in M.</summary>
     public double[] TargetsM { get; init; } = [];
     /// <summary>Generated FLOPs per target in M.</summary>
@@ -56,7 +76,13 @@ public sealed record GeneratorEpochMetrics
 /// </summary>
 public sealed class ArchitectureGeneratorModel : IDisposable
 {
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true,
+        // Top-1 is NaN in epochs evaluated without validation batches.
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+    };
     private readonly FlopsLookupTable _table;
     private readonly Device _device;
 
@@ -91,8 +117,14 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     public double Temperature { get; }
     /// <summary>Per-epoch metrics of training.</summary>
     public IReadOnlyList<GeneratorEpochMetrics> History { get; }
-    /// <summary>The epoch whose generator was kept (lowest evaluation constraint loss), or 0 without history.</summary>
-    public int BestEpoch => History.Count == 0 ? 0 : History.MinBy(h => h.EvalConstraintLoss)!.Epoch;
+    /// <summary>
+    /// The epoch whose generator was kept (<see cref="GeneratorSelection.Select"/> with the training options'
+    /// rule and tolerance), or 0 without history.
+    /// </summary>
+    public int BestEpoch => GeneratorSelection.Select(History, Options.Selection, Options.SelectionTolerance)?.Epoch ?? 0;
+
+    /// <summary>Metrics of <see cref="BestEpoch"/>, or null without history.</summary>
+    public GeneratorEpochMetrics? BestMetrics => GeneratorSelection.Select(History, Options.Selection, Options.SelectionTolerance);
 
     /// <summary>FLOPs of the smallest and largest architectures of the space, in M.</summary>
     public (double Min, double Max) FeasibleRange { get; }
@@ -133,10 +165,11 @@ public sealed class ArchitectureGeneratorModel : IDisposable
         for (int n = 0; n < targetsM.Count; n++)
         {
             var a = all.AsSpan(n * per, per);
-            Architecture arch; bool repaired = false;
-            if (hardLimit) (arch, repaired) = HardLimit.Apply(Preset, _table, a, targetsM[n]);
-            else arch = AlphaDecoding.Decode(Preset, a);
-            result[n] = new GeneratedArchitecture(targetsM[n], arch, _table.CostM(arch), ParameterCount.ChildM(Preset, arch), repaired);
+            SupernetPath path; bool repaired = false;
+            if (hardLimit) (path, repaired) = HardLimit.ApplyPath(Preset, _table, a, targetsM[n]);
+            else path = AlphaDecoding.DecodePath(Preset, a);
+            var arch = path.ToArchitecture();
+            result[n] = new GeneratedArchitecture(targetsM[n], arch, _table.CostM(arch), ParameterCount.ChildM(Preset, arch), repaired) { Path = path };
         }
         return result;
     }

@@ -16,19 +16,17 @@ namespace Sgnas.Generation;
 /// <param name="Data">Fingerprint of the validation images the generator trains on.</param>
 /// <param name="StepsPerEpoch">Steps per epoch (one target draw each).</param>
 /// <param name="Temperature">Gumbel-softmax temperature of the last completed epoch.</param>
-/// <param name="BestLoss">Selection criterion of the best epoch so far.</param>
 /// <param name="BestEpoch">The best epoch so far (its weights are best.pt).</param>
 /// <param name="NoiseState">State of the Gumbel noise generator (base64).</param>
 /// <param name="History">Metrics of the completed epochs.</param>
 public sealed record GeneratorTrainingState(int FormatVersion, int Epoch, GeneratorOptions Options, DataFingerprint Data, int StepsPerEpoch,
-    double Temperature, double BestLoss, int BestEpoch, string NoiseState, List<GeneratorEpochMetrics> History);
+    double Temperature, int BestEpoch, string NoiseState, List<GeneratorEpochMetrics> History);
 
 /// <summary>What <see cref="GeneratorCheckpoint.Restore"/> hands back to the training loop.</summary>
 /// <param name="Epoch">Epochs completed; training continues with the next.</param>
 /// <param name="Temperature">Temperature of the last completed epoch.</param>
-/// <param name="BestLoss">Selection criterion of the best epoch.</param>
 /// <param name="Best">Weights of the best epoch (owned by the caller).</param>
-public sealed record GeneratorResumePoint(int Epoch, double Temperature, double BestLoss, Dictionary<string, Tensor> Best);
+public sealed record GeneratorResumePoint(int Epoch, double Temperature, Dictionary<string, Tensor> Best);
 
 /// <summary>
 /// Per-epoch checkpoint of generator training (stage 2) in <see cref="RunFolder.GeneratorTrainingDir"/>, saved as one
@@ -127,7 +125,7 @@ public sealed class GeneratorCheckpoint
             history.AddRange(state.History);
             _savedBest = best;
             _bestEpoch = state.BestEpoch;
-            return new GeneratorResumePoint(state.Epoch, state.Temperature, state.BestLoss, best);
+            return new GeneratorResumePoint(state.Epoch, state.Temperature, best);
         }
     }
 
@@ -136,14 +134,14 @@ public sealed class GeneratorCheckpoint
     /// weights (a new dictionary each time the best changes, which is when best.pt is rewritten).
     /// </summary>
     public void Save(int epoch, ArchitectureGenerator generator, optim.Optimizer optimizer, torch.Generator noise, List<GeneratorEpochMetrics> history,
-        GeneratorOptions options, ImageDataset data, int[] validation, int stepsPerEpoch, double temperature, double bestLoss,
+        GeneratorOptions options, ImageDataset data, int[] validation, int stepsPerEpoch, double temperature,
         Dictionary<string, Tensor>? best)
     {
         byte[] current = AtomicFile.ModuleBytes(generator);
         bool bestChanged = best is not null && !ReferenceEquals(best, _savedBest);
         if (bestChanged) _bestEpoch = epoch;
         using var noiseState = noise.get_state();
-        var state = new GeneratorTrainingState(1, epoch, options, DataFingerprint.Of(data.Subset(validation)), stepsPerEpoch, temperature, bestLoss,
+        var state = new GeneratorTrainingState(1, epoch, options, DataFingerprint.Of(data.Subset(validation)), stepsPerEpoch, temperature,
             _bestEpoch, Convert.ToBase64String(noiseState.data<byte>().ToArray()), history.ToList());
         var files = new List<CheckpointFile>
         {

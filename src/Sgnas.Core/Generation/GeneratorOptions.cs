@@ -1,5 +1,14 @@
 namespace Sgnas.Generation;
 
+/// <summary>How the generator's random prior is chosen (paper section 3.2.2).</summary>
+public enum PriorKind
+{
+    /// <summary>One random architecture per constraint bucket, the one nearest to the target is used (this project's pool).</summary>
+    Bucketed,
+    /// <summary>A single random architecture for every target (the paper's text; the reference code's pool size 1).</summary>
+    SingleRandom,
+}
+
 /// <summary>
 /// Options of generator training and generation (SGNAS stage 2, DESIGN.md sections 4-5). Defaults marked
 /// "paper" come from appendix A.3 / section 3.2, "reference code" from github.com/eric8607242/SGNAS.
@@ -48,7 +57,10 @@ public sealed record GeneratorOptions
     public double? ConstraintLowM { get; init; }
     /// <summary>Upper end of the target interval in M; null = the preset's / lookup table's.</summary>
     public double? ConstraintHighM { get; init; }
-    /// <summary>Number of prior-pool buckets over the interval.</summary>
+    /// <summary>How the random prior B is chosen (default: the bucketed pool; <see cref="PriorKind.SingleRandom"/>: the paper's / reference's single prior).</summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<PriorKind>))]
+    public PriorKind Prior { get; init; } = PriorKind.Bucketed;
+    /// <summary>Number of prior-pool buckets over the interval (<see cref="PriorKind.Bucketed"/>).</summary>
     public int PriorBuckets { get; init; } = 10;
     /// <summary>Random-walk steps allowed per bucket when searching a prior near its centre.</summary>
     public int PriorMaxTries { get; init; } = 2000;
@@ -60,8 +72,14 @@ public sealed record GeneratorOptions
     public int BodyLayers { get; init; } = 3;
     /// <summary>Targets evenly spread over the interval for the per-epoch evaluation.</summary>
     public int EvaluationTargets { get; init; } = 10;
-    /// <summary>Validation batches for the per-epoch supernet top-1 at the middle target.</summary>
-    public int EvaluationBatches { get; init; } = 2;
+    /// <summary>Validation batches (fixed, the same every epoch) for the per-epoch supernet top-1 of generated architectures.</summary>
+    public int EvaluationBatches { get; init; } = 4;
+    /// <summary>Targets evenly spread over the interval whose generated architectures' supernet top-1 is averaged per epoch.</summary>
+    public int AccuracyTargets { get; init; } = 5;
+    /// <summary>Which epoch is kept (default: best average top-1 among epochs that fit the constraint; docs/generator.md).</summary>
+    public GeneratorSelectionRule Selection { get; init; } = GeneratorSelectionRule.Accuracy;
+    /// <summary>Largest mean relative FLOPs error over the evaluation targets for an epoch to count as fitting the constraint.</summary>
+    public double SelectionTolerance { get; init; } = 0.05;
     /// <summary>Seed of the generator's initialisation, the Gumbel noise, the target draws and the prior pool.</summary>
     public int Seed { get; init; }
 
@@ -103,5 +121,8 @@ public sealed record GeneratorOptions
         Check(BodyLayers >= 0, nameof(BodyLayers), BodyLayers, "must be ≥ 0.");
         Check(EvaluationTargets >= 2, nameof(EvaluationTargets), EvaluationTargets, "must be at least 2 (correlations need two points).");
         Check(EvaluationBatches >= 0, nameof(EvaluationBatches), EvaluationBatches, "must be ≥ 0.");
+        Check(AccuracyTargets >= 1, nameof(AccuracyTargets), AccuracyTargets, "must be at least 1.");
+        Check(SelectionTolerance >= 0, nameof(SelectionTolerance), SelectionTolerance, "must be ≥ 0.");
+        Check(Enum.IsDefined(Selection), nameof(Selection), Selection, "is not a known rule.");
     }
 }

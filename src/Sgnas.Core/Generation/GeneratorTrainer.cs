@@ -16,8 +16,11 @@ namespace Sgnas.Generation;
 /// to C; α = G(B, c) with c the normalised target; m = Gumbel-softmax(α, τ) (Eq. 2); loss = CE(supernet(X; m), y) +
 /// λ·L_C(Cost(m), C) (Eq. 9, 10); Adam on G only. τ starts at 5.0 and decays ×0.95 per epoch.
 /// After each epoch: targets evenly spread over the interval → discrete architectures in one pass → Kendall τ,
-/// Pearson, mean absolute relative error, the summed L_C (the best generator by this sum is kept, as the reference
-/// code does), and the supernet top-1 of the middle target's architecture on a few validation batches.
+/// Pearson, mean absolute relative error and the summed L_C (constraint fit); and the average supernet top-1 of the
+/// architectures generated for a few targets, each scored on its positional path (docs/generator.md section 1) on
+/// fixed validation batches. The epoch kept is chosen by <see cref="GeneratorSelection"/>: by default the best
+/// average top-1 among epochs whose fit is within tolerance, as the reference keeps the best average top-1 among
+/// epochs under a loss gate.
 /// </summary>
 public sealed class GeneratorTrainer
 {
@@ -36,7 +39,7 @@ public sealed class GeneratorTrainer
 
     /// <summary>
     /// Runs generator training on the validation images <paramref name="validationIndices"/> of <paramref name="data"/>
-    /// and returns the best generator (by evaluation constraint loss) with its pool and history.
+    /// and returns the generator of the selected epoch (<see cref="GeneratorSelection"/>) with its pool and history.
     /// </summary>
     /// <param name="checkpoint">Optional per-epoch checkpoint; when it holds a saved state (and allows resume), training
     /// continues after its last epoch with the result an uninterrupted run would have.</param>
@@ -62,7 +65,9 @@ public sealed class GeneratorTrainer
                 $"the constraint interval must be non-empty and inside the feasible range {min:F4}..{max:F4} M of preset '{preset.Name}'.");
         double width = high - low, lambda = o.ResolveCostWeight(width), margin = o.ResolveMarginM(width);
 
-        var pool = PriorPool.Build(preset, low, high, o.PriorBuckets, o.Seed, o.PriorMaxTries);
+        var pool = o.Prior == PriorKind.SingleRandom
+            ? PriorPool.SingleRandom(preset, low, high, o.Seed)
+            : PriorPool.Build(preset, low, high, o.PriorBuckets, o.Seed, o.PriorMaxTries);
         var generator = ArchitectureGenerator.For(preset, o.ConstraintChannels, o.HiddenChannels, o.BodyLayers, o.Seed);
         generator.to(_device);
         var history = new List<GeneratorEpochMetrics>();
@@ -81,13 +86,13 @@ public sealed class GeneratorTrainer
         var noise = new torch.Generator((ulong)SeedMix.Mix(o.Seed, 7, 1));
         using var mask = GumbelSoftmax.Mask(preset, _device);
         Dictionary<string, Tensor>? best = null;
-        double bestLoss = double.PositiveInfinity, temperature = o.InitialTemperature;
+        double temperature = o.InitialTemperature;
         int startEpoch = 0;
         try
         {
             if (checkpoint?.Restore(generator, optimizer, noise, history, o, data, validationIndices, batches.BatchesPerEpoch) is { } resumed)
             {
-                (startEpoch, temperature, bestLoss, best) = (resumed.Epoch, resumed.Temperature, resumed.BestLoss, resumed.Best);
+                (startEpoch, temperature, best) = (resumed.Epoch, resumed.Temperature, resumed.Best);
                 // One target draw per step: replaying them puts the stream where the uninterrupted run has it.
                 for (long i = 0; i < (long)startEpoch * batches.BatchesPerEpoch; i++) targetRandom.NextDouble();
             }
@@ -134,18 +139,19 @@ public sealed class GeneratorTrainer
                     ConstraintLoss = sumLc / steps, Seconds = clock.Elapsed.TotalSeconds,
                 };
                 history.Add(metrics);
-                if (metrics.EvalConstraintLoss < bestLoss || best is null)
+                // The selected epoch over the history so far is either the one selected before or this one.
+                if (best is null || GeneratorSelection.Select(history, o.Selection, o.SelectionTolerance)!.Epoch == metrics.Epoch)
                 {
-                    bestLoss = metrics.EvalConstraintLoss;
                     if (best is not null) foreach (var t in best.Values) t.Dispose();
                     best = generator.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
                 }
-                checkpoint?.Save(epoch + 1, generator, optimizer, noise, history, o, data, validationIndices, batches.BatchesPerEpoch, temperature, bestLoss, best);
+                checkpoint?.Save(epoch + 1, generator, optimizer, noise, history, o, data, validationIndices, batches.BatchesPerEpoch, temperature, best);
                 progress?.Report(new TrainingProgress("generator", epoch + 1, o.Epochs, total, total, new Dictionary<string, double>
                 {
                     ["loss"] = metrics.Loss, ["ce"] = metrics.CrossEntropy, ["lc"] = metrics.ConstraintLoss,
                     ["kendall"] = metrics.KendallTau, ["pearson"] = metrics.Pearson, ["mare"] = metrics.MeanAbsRelError,
-                    ["evalLc"] = metrics.EvalConstraintLoss, ["top1Mid"] = metrics.MiddleTop1, ["tau"] = temperature,
+                    ["evalLc"] = metrics.EvalConstraintLoss, ["top1Mid"] = metrics.MiddleTop1, ["top1"] = metrics.MeanTop1,
+                    ["fitOk"] = metrics.WithinTolerance ? 1 : 0, ["tau"] = temperature,
                 }, EpochDone: true));
             }
             if (best is not null)
@@ -178,29 +184,39 @@ public sealed class GeneratorTrainer
         var flops = generated.Select(g => g.FlopsM).ToArray();
         double lcSum = 0;
         for (int i = 0; i < targets.Length; i++) lcSum += ConstraintLoss.Value(flops[i], targets[i], margin, _options.OverBudgetPenalty);
-        double top1 = double.NaN;
+        double mare = Correlation.MeanAbsoluteRelativeError(targets, flops);
+
+        var accTargets = ArchitectureGeneratorModel.EvenTargets(model.LowM, model.HighM, _options.AccuracyTargets);
+        var top1 = Enumerable.Repeat(double.NaN, accTargets.Length).ToArray();
         if (_options.EvaluationBatches > 0)
         {
-            var arch = model.Generate(new[] { (model.LowM + model.HighM) / 2 })[0].Architecture;
-            long correct = 0, seen = 0;
+            // Each pick on the path the relaxed forward optimised (docs/generator.md section 1), with the frozen
+            // supernet's own BN statistics (the ones the relaxed forward used during training).
+            var paths = model.Generate(accTargets).Select(g => g.Path!).ToArray();
+            var correct = new long[paths.Length];
+            long seen = 0;
             using var _ = no_grad();
             foreach (var batch in evalBatches.Epoch(0).Take(_options.EvaluationBatches))
             {
                 using var scope = NewDisposeScope();
                 using var b = batch;
-                var pred = _supernet.Forward(b.Images, arch).argmax(1);
-                correct += pred.eq(b.Labels).sum().item<long>();
+                for (int n = 0; n < paths.Length; n++)
+                    correct[n] += _supernet.ForwardPath(b.Images, paths[n]).argmax(1).eq(b.Labels).sum().item<long>();
                 seen += b.Count;
             }
-            top1 = seen == 0 ? double.NaN : (double)correct / seen;
+            if (seen > 0) for (int n = 0; n < paths.Length; n++) top1[n] = (double)correct[n] / seen;
         }
         return new GeneratorEpochMetrics
         {
             KendallTau = Correlation.KendallTau(targets, flops),
             Pearson = Correlation.Pearson(targets, flops),
-            MeanAbsRelError = Correlation.MeanAbsoluteRelativeError(targets, flops),
+            MeanAbsRelError = mare,
             EvalConstraintLoss = lcSum,
-            MiddleTop1 = top1,
+            MiddleTop1 = top1[top1.Length / 2],
+            MeanTop1 = top1.Average(),
+            AccuracyTargetsM = accTargets,
+            Top1PerTarget = top1,
+            WithinTolerance = mare <= _options.SelectionTolerance + 1e-12,
             TargetsM = targets,
             GeneratedM = flops,
         };

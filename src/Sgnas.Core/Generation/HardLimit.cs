@@ -21,6 +21,17 @@ public static class HardLimit
     /// <exception cref="ArgumentOutOfRangeException">The target is below the smallest architecture's FLOPs.</exception>
     public static (Architecture Architecture, bool Repaired) Apply(SearchSpacePreset preset, FlopsLookupTable table, ReadOnlySpan<float> alpha, double targetM)
     {
+        var (path, repaired) = ApplyPath(preset, table, alpha, targetM);
+        return (path.ToArchitecture(), repaired);
+    }
+
+    /// <summary>
+    /// As <see cref="Apply"/>, returning the repaired positional path (each reduction changes one sub-block in place),
+    /// which is what the supernet scores (docs/generator.md); its architecture is <see cref="Apply"/>'s.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The target is below the smallest architecture's FLOPs.</exception>
+    public static (SupernetPath Path, bool Repaired) ApplyPath(SearchSpacePreset preset, FlopsLookupTable table, ReadOnlySpan<float> alpha, double targetM)
+    {
         int L = preset.LayerCount, S = preset.MaxExpansion, O = preset.OptionCount, skip = preset.SkipIndex;
         var opts = AlphaDecoding.ArgMaxOptions(preset, alpha);
         double min = table.CostM(Architecture.Smallest(preset));
@@ -59,7 +70,6 @@ public static class HardLimit
                 if (ratio < bestRatio) { bestRatio = ratio; bestAt = where; bestOpt = option; bestSaved = saved; }
             }
         }
-        var arch = AlphaDecoding.FromOptions(preset, opts);
-        return (arch, repaired);
+        return (SupernetPath.FromOptions(preset, opts), repaired);
     }
 }

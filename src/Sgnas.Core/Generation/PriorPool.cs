@@ -45,6 +45,19 @@ public sealed class PriorPool
     public IReadOnlyList<PriorEntry> Entries => _entries;
 
     /// <summary>
+    /// A pool of one prior: a single uniformly random architecture of the space, used for every target (paper section
+    /// 3.2.2, "a random prior"; the reference code's pool size 1). Its bucket centre is the interval's middle.
+    /// </summary>
+    public static PriorPool SingleRandom(SearchSpacePreset preset, double lowM, double highM, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(preset);
+        if (!(highM > lowM)) throw new ArgumentException($"prior-pool interval [{lowM}, {highM}] M is empty.");
+        var arch = new ArchitectureSampler(preset, seed).Sample(canonical: true);
+        var table = new FlopsLookupTable(preset);
+        return new PriorPool(preset, lowM, highM, new[] { new PriorEntry((lowM + highM) / 2, table.CostM(arch), arch) });
+    }
+
+    /// <summary>
     /// Builds a pool of <paramref name="buckets"/> priors over [<paramref name="lowM"/>, <paramref name="highM"/>].
     /// </summary>
     /// <param name="preset">The search space.</param>

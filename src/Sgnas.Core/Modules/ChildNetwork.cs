@@ -9,9 +9,33 @@ namespace Sgnas.Modules;
 /// <param name="SqueezeExcite">Add squeeze-and-excitation after the depthwise stage of every block.</param>
 /// <param name="Activation">ReLU6 (supernet default) or h-swish.</param>
 /// <param name="Dropout">Dropout before the classifier.</param>
-/// <param name="SeReduction">SE bottleneck ratio relative to the block input width.</param>
+/// <param name="SeReduction">SE bottleneck ratio: the squeezed width is (see <paramref name="SeBottleneck"/>) / SeReduction.</param>
+/// <param name="SeBottleneck">What the SE bottleneck is relative to: the block input width c_in (default, as before)
+/// or the expanded width e·c_in (the reference code: e·c_in/4).</param>
+/// <param name="StemSqueezeExcite">Also add SE to the fixed first MBConv of the stem (the reference code does).</param>
 public sealed record ChildNetworkOptions(bool SqueezeExcite = false, ActivationKind Activation = ActivationKind.ReLU6,
-    double Dropout = 0.0, int SeReduction = 4);
+    double Dropout = 0.0, int SeReduction = 4, SeBottleneck SeBottleneck = SeBottleneck.Input, bool StemSqueezeExcite = false)
+{
+    /// <summary>
+    /// The reference code's child network (docs/generator.md section 3): SE in every block with the e·c_in/4
+    /// bottleneck, SE in the first MBConv, dropout 0.2 before the classifier.
+    /// </summary>
+    public static ChildNetworkOptions Reference { get; } = new(SqueezeExcite: true, Dropout: 0.2, SeBottleneck: SeBottleneck.Expanded, StemSqueezeExcite: true);
+
+    /// <summary>Squeezed width of the SE gate of a block with input width <paramref name="inChannels"/> and expansion <paramref name="expansion"/>.</summary>
+    public int SeSqueezed(int inChannels, int expansion) =>
+        Math.Max(1, (SeBottleneck == SeBottleneck.Expanded ? inChannels * expansion : inChannels) / SeReduction);
+}
+
+/// <summary>What the squeeze-and-excitation bottleneck width is relative to.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<SeBottleneck>))]
+public enum SeBottleneck
+{
+    /// <summary>c_in / reduction (MobileNetV3 style on the block input).</summary>
+    Input,
+    /// <summary>e·c_in / reduction, the expanded width (the SGNAS reference code).</summary>
+    Expanded,
+}
 
 /// <summary>
 /// Squeeze-and-excitation: global pool, 1×1 reduce (ReLU), 1×1 expand, hard-sigmoid gate (as in MobileNetV3).
@@ -69,7 +93,7 @@ public sealed class ChildBlock : nn.Module<Tensor, Tensor>
         dw = new ModuleList<Conv2d>();
         foreach (var k in choice.Kernels) dw.Add(nn.Conv2d(c, c, k, stride: g.Stride, padding: k / 2, groups: c, bias: false));
         dw_bn = nn.BatchNorm2d(wide);
-        if (o.SqueezeExcite) se = new SqueezeExcite(wide, Math.Max(1, c / o.SeReduction));
+        if (o.SqueezeExcite) se = new SqueezeExcite(wide, o.SeSqueezed(c, choice.Expansion));
         project = nn.Conv2d(wide, g.OutChannels, 1, bias: false);
         project_bn = nn.BatchNorm2d(g.OutChannels);
         RegisterComponents();
@@ -129,7 +153,7 @@ public sealed class ChildNetwork : nn.Module<Tensor, Tensor>
     {
         arch.Validate(preset);
         Preset = preset; Architecture = canonicalize ? arch.Canonical() : arch; Options = options ?? new ChildNetworkOptions();
-        stem = new Stem(preset, Options.Activation);
+        stem = new Stem(preset, Options.Activation, Options.StemSqueezeExcite ? Options.SeSqueezed(preset.StemChannels, 1) : 0);
         blocks = new ModuleList<ChildBlock>();
         var geo = preset.Geometry();
         for (int i = 0; i < geo.Count; i++) blocks.Add(new ChildBlock(geo[i], Architecture.Layers[i], Options));

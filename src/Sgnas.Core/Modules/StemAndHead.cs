@@ -17,11 +17,17 @@ public sealed class Stem : nn.Module<Tensor, Tensor>
     private readonly BatchNorm2d first_dw_bn;
     private readonly Conv2d first_pw;
     private readonly BatchNorm2d first_pw_bn;
+    private readonly SqueezeExcite? first_se;
     private readonly ActivationKind _act;
 
     /// <summary>Builds the stem of <paramref name="p"/> with activation <paramref name="act"/>.</summary>
-    public Stem(SearchSpacePreset p, ActivationKind act = ActivationKind.ReLU6) : base(nameof(Stem))
+    /// <param name="p">The preset.</param>
+    /// <param name="act">Activation.</param>
+    /// <param name="seSqueezed">When positive, an SE gate of this bottleneck width after the first MBConv's depthwise stage
+    /// (child networks with <see cref="ChildNetworkOptions.StemSqueezeExcite"/>; the supernet has none).</param>
+    public Stem(SearchSpacePreset p, ActivationKind act = ActivationKind.ReLU6, int seSqueezed = 0) : base(nameof(Stem))
     {
+        if (seSqueezed > 0) first_se = new SqueezeExcite(p.StemChannels, seSqueezed);
         _act = act;
         conv = nn.Conv2d(p.InputChannels, p.StemChannels, 3, stride: p.StemStride, padding: 1, bias: false);
         bn = nn.BatchNorm2d(p.StemChannels);
@@ -37,8 +43,12 @@ public sealed class Stem : nn.Module<Tensor, Tensor>
     {
         var h = Act.Apply(bn.call(conv.call(x)), _act);
         h = Act.Apply(first_dw_bn.call(first_dw.call(h)), _act);
+        if (first_se is not null) h = first_se.call(h);
         return first_pw_bn.call(first_pw.call(h));
     }
+
+    /// <summary>The SE gate of the first MBConv (after its depthwise stage), or null.</summary>
+    public SqueezeExcite? SE => first_se;
 
     /// <summary>Modules in call order, for exporters: (conv, bn, activation after?).</summary>
     public IReadOnlyList<(Conv2d Conv, BatchNorm2d Bn, bool Activated)> Sequence =>

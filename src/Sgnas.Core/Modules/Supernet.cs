@@ -61,6 +61,21 @@ public sealed class Supernet : nn.Module
         return head.call(h);
     }
 
+    /// <summary>
+    /// Logits of the positional path <paramref name="path"/> (per layer, per sub-block: a kernel or skip, wherever the
+    /// skips are): the discrete counterpart of <see cref="ForwardRelaxed"/>, equal to it for the path's one-hot
+    /// weights (docs/generator.md). A prefix path is the single path <see cref="Forward"/> computes.
+    /// </summary>
+    public Tensor ForwardPath(Tensor x, SupernetPath path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (path.LayerCount != blocks.Count || path.Preset.MaxExpansion != Preset.MaxExpansion || path.Preset.OptionCount != Preset.OptionCount)
+            throw new ArgumentException($"path of preset '{path.Preset.Name}' does not fit supernet '{Preset.Name}'.", nameof(path));
+        var h = stem.call(x);
+        for (int i = 0; i < blocks.Count; i++) h = blocks[i].ForwardPath(h, path.Layer(i));
+        return head.call(h);
+    }
+
     /// <summary>Number of parameters (Fig. 6b compares it with a conventional supernet).</summary>
     public long ParameterCount() => parameters().Sum(p => p.numel());
 }

@@ -154,6 +154,53 @@ public sealed class UnifiedBlock : nn.Module
     }
 
     /// <summary>
+    /// Positional single-path forward: sub-block j takes option <c>options[j]</c> (a kernel index, or skip), wherever
+    /// the skips are. Only the active groups' channels reach the projecting conv, and the shadow BN is the one of the
+    /// number of active sub-blocks, so this is <see cref="ForwardRelaxed"/> with the one-hot weights of
+    /// <paramref name="options"/> (docs/generator.md). A prefix path (no skip before an active sub-block) is the
+    /// trained single path of <see cref="Forward"/>, with kernels in position order.
+    /// </summary>
+    /// <param name="x">Input [N, c_in, H, W].</param>
+    /// <param name="options">Option per sub-block (length e_max): kernel index into the preset's kernels or skip.</param>
+    public Tensor ForwardPath(Tensor x, ReadOnlySpan<int> options)
+    {
+        if (options.Length != _subBlocks)
+            throw new ArgumentException($"a path layer has {_subBlocks} sub-block options; got {options.Length}.", nameof(options));
+        int K = _kernels.Count, c = _g.InChannels;
+        var active = new List<int>(_subBlocks);
+        var kernels = new List<int>(_subBlocks);
+        bool prefix = true;
+        for (int j = 0; j < _subBlocks; j++)
+        {
+            if (options[j] < 0 || options[j] > K)
+                throw new ArgumentException($"sub-block {j}: option {options[j]} is outside 0..{K}.", nameof(options));
+            if (options[j] == K) continue;
+            if (active.Count != j) prefix = false;
+            active.Add(j);
+            kernels.Add(_kernels[options[j]]);
+        }
+        if (active.Count < _minExpansion || active.Count < 1)
+            throw new ArgumentException($"{active.Count} active sub-blocks; at least {_minExpansion} are required.", nameof(options));
+        if (prefix) return Forward(x, new LayerChoice(kernels));
+
+        // A skip in the middle: the expand conv and its BN are per output channel, so computing them at full width and
+        // keeping the active groups gives exactly the active channels (in train mode the skipped groups' statistics
+        // also move; they are not on this path, and BN recalibration resets them before the next candidate).
+        var h = F.relu6(expand_bn.call(expand.call(x)));
+        var groups = h.split(c, dim: 1);
+        var outs = new Tensor[active.Count];
+        for (int n = 0; n < active.Count; n++)
+        {
+            var (conv, bn) = Depthwise(active[n], options[active[n]]);
+            outs[n] = F.relu6(bn.call(conv.call(groups[active[n]])));
+        }
+        using var columns = torch.tensor(active.SelectMany(j => Enumerable.Range(j * c, c)).Select(i => (long)i).ToArray(), device: x.device);
+        var y = F.conv2d(torch.cat(outs, 1), project.weight!.index_select(1, columns));
+        y = sbn.Forward(y, active.Count);
+        return _g.HasResidual ? y + x : y;
+    }
+
+    /// <summary>
     /// p(e) for e = minExpansion..maxExpansion: the distribution of the number of active sub-blocks (Poisson
     /// binomial over 1 − m_skip[j]), built by the recurrence P_j(n) = P_{j−1}(n)·m_skip[j] + P_{j−1}(n−1)·(1 − m_skip[j]).
     /// Differentiable in the skip weights.

@@ -151,6 +151,7 @@ public static class ChildNetworkOnnxExporter
         {
             x = b.Conv2d(x, stem[i].Conv, stem[i].Bn, stemNames.ElementAtOrDefault(i) ?? $"stem.{i}");
             if (stem[i].Activated) x = Activation(b, x, act);
+            if (i == 1 && network.StemModule.SE is { } stemSe) x = SqueezeExcite(b, x, stemSe, "stem.se");
         }
 
         var blocks = network.Blocks;
@@ -220,6 +221,16 @@ public static class ChildNetworkOnnxExporter
 
         string y = b.Conv2d(h, block.Project.Conv, block.Project.Bn, prefix + ".project");
         return g.HasResidual ? b.Add(y, x, prefix + ".residual") : y;
+    }
+
+    /// <summary>SE gate: global pool, 1×1 reduce, ReLU, 1×1 expand, hard-sigmoid, scale (as <see cref="Modules.SqueezeExcite"/>).</summary>
+    private static string SqueezeExcite(OnnxGraphBuilder b, string h, Modules.SqueezeExcite se, string prefix)
+    {
+        var (reduce, expand) = se.Convs;
+        string s = b.GlobalAveragePool(h, prefix + ".pool");
+        s = b.Relu(b.Conv2d(s, reduce, name: prefix + ".reduce"));
+        s = b.HardSigmoid(b.Conv2d(s, expand, name: prefix + ".expand"));
+        return b.Mul(h, s, prefix + ".scale");
     }
 
     private static string Activation(OnnxGraphBuilder b, string x, ActivationKind kind) => kind switch

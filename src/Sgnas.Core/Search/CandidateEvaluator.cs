@@ -223,6 +223,41 @@ public sealed class CandidateEvaluator : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Scores the positional supernet path <paramref name="path"/> with the same protocol (BN recalibration on the
+    /// path, then top-1 and loss on the validation subset). This is how a generated architecture is scored: on the
+    /// path the generator's relaxed forward optimised (docs/generator.md). The result names the path's canonical
+    /// architecture. A path that is the canonical prefix path of its architecture goes through <see cref="Evaluate"/>
+    /// (and its cache); other paths are scored afresh.
+    /// </summary>
+    /// <exception cref="ArgumentException">The path belongs to another preset.</exception>
+    public CandidateResult EvaluatePath(SupernetPath path, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (path.Preset.ToJson() != Preset.ToJson())
+            throw new ArgumentException($"path of preset '{path.Preset.Name}' does not fit supernet '{Preset.Name}'.", nameof(path));
+        var arch = path.ToArchitecture();
+        if (path.Equals(SupernetPath.FromArchitecture(Preset, arch))) return Evaluate(arch, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        Requests++;
+        var clock = Stopwatch.StartNew();
+        BnRecalibration.Recalibrate(_net, path, _data.RecalibrationBatches);
+        long correct = 0; double lossSum = 0;
+        using (no_grad())
+        {
+            foreach (var (images, labels) in _data.ValidationBatches)
+            {
+                using var scope = NewDisposeScope();
+                var logits = _net.ForwardPath(images, path);
+                lossSum += F.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
+                correct += logits.argmax(1).eq(labels).sum().item<long>();
+            }
+        }
+        Evaluations++;
+        return new CandidateResult(arch, _table.CostM(arch), (double)correct / _data.ValidationCount,
+            lossSum / _data.ValidationCount, clock.Elapsed.TotalSeconds);
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

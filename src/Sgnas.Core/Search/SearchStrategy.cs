@@ -22,6 +22,13 @@ public sealed record SearchResult(string Strategy, double TargetFlopsM, Architec
 {
     /// <summary>True if the chosen architecture is within the target.</summary>
     public bool WithinTarget => FlopsM <= TargetFlopsM + 1e-9;
+
+    /// <summary>
+    /// The supernet path <see cref="ValTop1"/> was measured on: the canonical prefix path of
+    /// <see cref="Architecture"/> for the baselines, the generator's positional path for the generator
+    /// (docs/generator.md). Re-score the pick on another split with this path. Null when not recorded.
+    /// </summary>
+    public SupernetPath? Path { get; init; }
 }
 
 /// <summary>
@@ -76,6 +83,17 @@ public sealed class TunerSearchStrategy : ISearchStrategy
     /// <summary>Proposals per search.</summary>
     public int Trials { get; }
 
+    /// <summary>
+    /// Optional journal per target (e.g. a file per strategy and budget): candidates found there are not scored again
+    /// and newly scored ones are appended, so an interrupted search resumes where it stopped (the tuner is seeded, so
+    /// it proposes the same candidates). Replayed candidates count with their recorded time and as evaluated.
+    /// </summary>
+    public Func<double, CandidateJournal?>? Journal { get; init; }
+
+    /// <summary>The same strategy with <paramref name="journal"/> as its <see cref="Journal"/>.</summary>
+    public TunerSearchStrategy WithJournal(Func<double, CandidateJournal?> journal) =>
+        new(Name, _createTuner, Trials, _evaluator, _reuseCache) { Journal = journal };
+
     /// <summary>Random search (Li &amp; Talwalkar) on <paramref name="evaluator"/>'s supernet.</summary>
     public static TunerSearchStrategy Random(CandidateEvaluator evaluator, RandomSearchOptions? options = null)
     {
@@ -113,15 +131,31 @@ public sealed class TunerSearchStrategy : ISearchStrategy
         var tuner = _createTuner(targetFlopsM);
         string stage = $"{Name} <= {targetFlopsM.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} M";
         var trials = new List<Trial>(Trials);
+        var journal = Journal?.Invoke(targetFlopsM);
+        var replayed = new HashSet<Architecture>();
+        double replayedSeconds = 0;
         CandidateResult? best = null;
         for (int t = 1; t <= Trials; t++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var arch = tuner.Propose();
             int evaluationsBefore = _evaluator.Evaluations;
-            var r = _evaluator.Evaluate(arch, cancellationToken);
+            CandidateResult r;
+            bool fresh;
+            if (journal is not null && journal.TryGet(arch, out var recorded))
+            {
+                r = recorded;
+                fresh = replayed.Add(r.Architecture);
+                if (fresh) replayedSeconds += r.Seconds;
+            }
+            else
+            {
+                r = _evaluator.Evaluate(arch, cancellationToken);
+                fresh = _evaluator.Evaluations > evaluationsBefore;
+                journal?.Append(r);
+            }
             tuner.Update(r.Architecture, r.ValTop1);
-            trials.Add(new Trial(t, r.Architecture, r.FlopsM, r.ValTop1, r.ValLoss, _evaluator.Evaluations > evaluationsBefore ? r.Seconds : 0));
+            trials.Add(new Trial(t, r.Architecture, r.FlopsM, r.ValTop1, r.ValLoss, fresh ? r.Seconds : 0));
             if (best is null || Better(r, best)) best = r;
             progress?.Report(new TrainingProgress(stage, 1, 1, t, Trials,
                 new Dictionary<string, double> { ["top1"] = r.ValTop1, ["best_top1"] = best.ValTop1, ["best_flopsM"] = best.FlopsM },
@@ -129,7 +163,8 @@ public sealed class TunerSearchStrategy : ISearchStrategy
         }
         var exact = FlopsCounter.Count(_evaluator.Preset, best!.Architecture).FlopsM;
         return new SearchResult(Name, targetFlopsM, best.Architecture, exact, best.ValTop1, best.ValLoss,
-            clock.Elapsed.TotalSeconds, _evaluator.Evaluations - before, trials);
+            clock.Elapsed.TotalSeconds + replayedSeconds, _evaluator.Evaluations - before + replayed.Count, trials)
+        { Path = SupernetPath.FromArchitecture(_evaluator.Preset, best.Architecture) };
     }
 
     private static bool Better(CandidateResult a, CandidateResult b) =>
@@ -143,15 +178,25 @@ public sealed class TunerSearchStrategy : ISearchStrategy
 /// </summary>
 public sealed class GeneratorSearchStrategy : ISearchStrategy
 {
-    private readonly Func<double[], Architecture[]> _generate;
+    private readonly Func<double[], SupernetPath[]> _generate;
     private readonly CandidateEvaluator _evaluator;
 
-    /// <summary>Creates the strategy.</summary>
+    /// <summary>Creates the strategy from a function giving architectures, each scored on its canonical prefix path.</summary>
     /// <param name="generate">Maps FLOPs targets (M) to one architecture each (e.g. a batched generator forward pass).</param>
     /// <param name="evaluator">Scores the generated architecture.</param>
     /// <param name="trainingSeconds">Generator training time, counted once for any number of constraints.</param>
     /// <param name="name">Strategy name for reports.</param>
     public GeneratorSearchStrategy(Func<double[], Architecture[]> generate, CandidateEvaluator evaluator, double trainingSeconds = 0, string name = "generator")
+        : this(Canonical(generate, evaluator), evaluator, trainingSeconds, name)
+    {
+    }
+
+    /// <summary>Creates the strategy from a function giving positional supernet paths (scored as such, docs/generator.md).</summary>
+    /// <param name="generate">Maps FLOPs targets (M) to one path each.</param>
+    /// <param name="evaluator">Scores the generated path.</param>
+    /// <param name="trainingSeconds">Generator training time, counted once for any number of constraints.</param>
+    /// <param name="name">Strategy name for reports.</param>
+    public GeneratorSearchStrategy(Func<double[], SupernetPath[]> generate, CandidateEvaluator evaluator, double trainingSeconds = 0, string name = "generator")
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         if (!(trainingSeconds >= 0)) throw new ArgumentOutOfRangeException(nameof(trainingSeconds), trainingSeconds, "must be ≥ 0.");
@@ -159,6 +204,13 @@ public sealed class GeneratorSearchStrategy : ISearchStrategy
         _evaluator = evaluator ?? throw new ArgumentNullException(nameof(evaluator));
         SetupSeconds = trainingSeconds;
         Name = name;
+    }
+
+    private static Func<double[], SupernetPath[]> Canonical(Func<double[], Architecture[]> generate, CandidateEvaluator evaluator)
+    {
+        ArgumentNullException.ThrowIfNull(generate);
+        ArgumentNullException.ThrowIfNull(evaluator);
+        return targets => generate(targets)?.Select(a => SupernetPath.FromArchitecture(evaluator.Preset, a.Canonical())).ToArray()!;
     }
 
     /// <summary>
@@ -175,7 +227,8 @@ public sealed class GeneratorSearchStrategy : ISearchStrategy
         ArgumentNullException.ThrowIfNull(evaluator);
         if (model.Preset.ToJson() != evaluator.Preset.ToJson())
             throw new ArgumentException($"the generator was trained for preset '{model.Preset.Name}', the supernet uses '{evaluator.Preset.Name}' (or other settings).", nameof(model));
-        return new GeneratorSearchStrategy(targets => model.Generate(targets, hardLimit).Select(g => g.Architecture).ToArray(), evaluator, trainingSeconds);
+        // Scored on the positional path the generator optimised, not on the canonical form (docs/generator.md).
+        return new GeneratorSearchStrategy(targets => model.Generate(targets, hardLimit).Select(g => g.Path!).ToArray(), evaluator, trainingSeconds);
     }
 
     /// <inheritdoc />
@@ -193,11 +246,11 @@ public sealed class GeneratorSearchStrategy : ISearchStrategy
         var generated = _generate(new[] { targetFlopsM });
         if (generated is null || generated.Length != 1)
             throw new InvalidOperationException($"the generator returned {generated?.Length ?? 0} architectures for 1 target.");
-        var r = _evaluator.Evaluate(generated[0], cancellationToken);
+        var r = _evaluator.EvaluatePath(generated[0], cancellationToken);
         var exact = FlopsCounter.Count(_evaluator.Preset, r.Architecture).FlopsM;
         progress?.Report(new TrainingProgress($"{Name} <= {targetFlopsM.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} M", 1, 1, 1, 1,
             new Dictionary<string, double> { ["top1"] = r.ValTop1, ["flopsM"] = exact }, EpochDone: true));
         return new SearchResult(Name, targetFlopsM, r.Architecture, exact, r.ValTop1, r.ValLoss, clock.Elapsed.TotalSeconds, 1,
-            new[] { new Trial(1, r.Architecture, r.FlopsM, r.ValTop1, r.ValLoss, r.Seconds) });
+            new[] { new Trial(1, r.Architecture, r.FlopsM, r.ValTop1, r.ValLoss, r.Seconds) }) { Path = generated[0] };
     }
 }

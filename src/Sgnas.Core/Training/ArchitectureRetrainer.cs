@@ -114,13 +114,25 @@ public sealed class ArchitectureRetrainer
         var cost = FlopsCounter.Count(_preset, _arch, o.Network);
         manual_seed(o.Seed);
         using var net = new ChildNetwork(_preset, _arch, o.Network);
+        WeightInit.Apply(net, o.Init);
         if (resumed != null) AtomicFile.LoadModule(folder.LastWeights, net);
         net.to(_device);
+        // Weight EMA (reference retraining script): the average is evaluated, kept as best.pt and tested. It is
+        // checkpointed beside last.pt, so a resumed run continues the same average.
+        string emaPath = Path.Combine(folder.Root, "ema.pt");
+        using var emaNet = o.EmaDecay is null ? null : new ChildNetwork(_preset, _arch, o.Network);
+        if (emaNet is not null)
+        {
+            emaNet.to(_device);
+            if (resumed != null && File.Exists(emaPath)) AtomicFile.LoadModule(emaPath, emaNet);
+            else using (no_grad()) emaNet.load_state_dict(net.state_dict());
+        }
         using var optimizer = CreateOptimizer(net);
         if (resumed != null) LoadOptimizer(folder.LastOptimizer, optimizer);
 
         var iterator = new MiniBatchIterator(train, o.BatchSize, norm, o.Seed, trainIdx, shuffle: true,
             dropLast: trainIdx.Length >= o.BatchSize, augmentation: ChooseAugmentation(), device: _device);
+        using var ema = emaNet is null ? null : new WeightEma(emaNet, o.EmaDecay!.Value, (resumed?.Epoch ?? 0) * (long)iterator.BatchesPerEpoch);
         // Parameters with decay: conv and linear weights (rank > 1); BN affine parameters and biases are left alone.
         var decayed = net.parameters().Where(p => p.dim() > 1).ToArray();
         double weightDecay = o.EffectiveWeightDecay;
@@ -159,6 +171,7 @@ public sealed class ArchitectureRetrainer
                 var loss = weightDecay > 0 ? ce + 0.5 * weightDecay * L2(decayed) : ce;
                 loss.backward();
                 optimizer.Step(lr);
+                ema?.Update(net);
                 lossSum += lossValue * batch.Count;
                 correct += ClassificationMetrics.CorrectTopK(logits, batch.Labels, 1);
                 seen += batch.Count;
@@ -167,7 +180,8 @@ public sealed class ArchitectureRetrainer
             }
             double trainSeconds = trainClock.Elapsed.TotalSeconds;
 
-            EvaluationResult? val = valIdx.Length > 0 ? Evaluate(net, train, valIdx, norm) : null;
+            if (ema is not null) ema.CopyTo(emaNet!);
+            EvaluationResult? val = valIdx.Length > 0 ? Evaluate(emaNet ?? net, train, valIdx, norm) : null;
             int done = epoch + 1;
             bool better = val == null || val.Top1 > state.BestValidationTop1;
             var record = new RetrainEpochRecord(done, lr, lossSum / seen, (double)correct / seen, val?.Loss, val?.Top1, val?.Top5,
@@ -182,7 +196,13 @@ public sealed class ArchitectureRetrainer
                 Seconds = state.Seconds + wall.Elapsed.TotalSeconds,
                 Options = o,
             };
-            SaveCheckpoint(folder, net, optimizer, state, better);
+            if (emaNet is not null)
+            {
+                // Before the checkpoint's state.json, which marks the epoch complete.
+                AtomicFile.SaveModule(emaPath, emaNet);
+                if (better) AtomicFile.SaveModule(folder.BestWeights, emaNet);
+            }
+            SaveCheckpoint(folder, net, optimizer, state, better && emaNet is null);
             var metrics = new Dictionary<string, double> { ["loss"] = record.TrainLoss, ["top1"] = record.TrainTop1, ["lr"] = lr };
             if (val != null) { metrics["valTop1"] = val.Top1; metrics["valLoss"] = val.Loss; }
             progress?.Report(new TrainingProgress(Stage, done, o.Epochs, steps, steps, metrics, EpochDone: true));

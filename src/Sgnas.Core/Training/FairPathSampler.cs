@@ -23,7 +23,8 @@ public sealed record PathSamplerState(int Seed, long Steps);
 /// <summary>
 /// Draws the single paths of each supernet optimizer step.
 /// <para>
-/// <see cref="PathSampling.Fair"/> (strict fairness, DESIGN.md section 2): a step has K = |kernels| paths. For every
+/// <see cref="PathSampling.Fair"/> (strict fairness, DESIGN.md section 2): a step has K = |kernels| paths (or more,
+/// e.g. the reference's K = 4, see <see cref="FairPathSampler(SearchSpacePreset, int, PathSampling, int?)"/>). For every
 /// layer and every sub-block j, a fresh random permutation of the kernels is spread over the K paths, so path p uses
 /// kernel <c>perm_j[p]</c> in sub-block j: each (layer, sub-block, kernel) is assigned exactly once per step. It is
 /// trained in that step when the path it is assigned to has sub-block j active (always for j &lt; e_min; for higher
@@ -49,18 +50,19 @@ public sealed class FairPathSampler
     /// <param name="preset">Search space.</param>
     /// <param name="seed">Seed of the sampler's own random stream.</param>
     /// <param name="sampling">Fair or uniform.</param>
-    /// <param name="pathsPerStep">Paths per optimizer step; under <see cref="PathSampling.Fair"/> it must equal the
-    /// number of kernel options (each option is assigned to exactly one path).</param>
-    /// <exception cref="ArgumentException">Fair sampling with a path count other than the number of kernels.</exception>
+    /// <param name="pathsPerStep">Paths per optimizer step; under <see cref="PathSampling.Fair"/> at least the number of
+    /// kernel options n (with K = n each option is assigned to exactly one path; with K &gt; n, as the reference's
+    /// K = 4, each option ⌊K/n⌋ or ⌈K/n⌉ times).</param>
+    /// <exception cref="ArgumentException">Fair sampling with fewer paths than kernels.</exception>
     public FairPathSampler(SearchSpacePreset preset, int seed, PathSampling sampling = PathSampling.Fair, int? pathsPerStep = null)
     {
         ArgumentNullException.ThrowIfNull(preset);
         int k = pathsPerStep ?? preset.Kernels.Count;
         if (k < 1) throw new ArgumentOutOfRangeException(nameof(pathsPerStep), k, "paths per step must be at least 1.");
-        if (sampling == PathSampling.Fair && k != preset.Kernels.Count)
+        if (sampling == PathSampling.Fair && k < preset.Kernels.Count)
             throw new ArgumentException(
-                $"strict fairness needs one path per kernel option: paths per step must be {preset.Kernels.Count} for preset " +
-                $"'{preset.Name}' (kernels {string.Join(",", preset.Kernels)}); got {k}. Use uniform sampling for other counts.",
+                $"strict fairness needs at least one path per kernel option: paths per step must be at least {preset.Kernels.Count} for preset " +
+                $"'{preset.Name}' (kernels {string.Join(",", preset.Kernels)}); got {k}. Use uniform sampling for fewer.",
                 nameof(pathsPerStep));
         _preset = preset;
         Seed = seed;
@@ -122,7 +124,7 @@ public sealed class FairPathSampler
             // the rates, which keeps the replay trivial to reason about.
             for (int j = 0; j < S; j++)
             {
-                perm[j] = Permutation(K);
+                perm[j] = BalancedKernels(K);
                 for (int p = 0; p < K; p++) assignment[p, i, j] = _preset.Kernels[perm[j][p]];
             }
             for (int p = 0; p < K; p++)
@@ -153,6 +155,19 @@ public sealed class FairPathSampler
             paths[p] = new Architecture(layers);
         }
         return paths;
+    }
+
+    /// <summary>
+    /// Kernel indices for the K paths of one sub-block: a permutation of the n kernels when K = n (each exactly once);
+    /// for K &gt; n, consecutive permutations cut at K, so each kernel is used ⌊K/n⌋ or ⌈K/n⌉ times.
+    /// </summary>
+    private int[] BalancedKernels(int k)
+    {
+        int n = _preset.Kernels.Count;
+        if (k == n) return Permutation(n);
+        var seq = new List<int>(k + n);
+        while (seq.Count < k) seq.AddRange(Permutation(n));
+        return seq.Take(k).ToArray();
     }
 
     private int NextRate(int layer)

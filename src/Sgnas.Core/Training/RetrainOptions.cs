@@ -102,6 +102,36 @@ public sealed record RetrainOptions
     /// <summary>Network options: squeeze-and-excitation, activation, dropout (SGNAS-A/B/C use SE and h-swish).</summary>
     public ChildNetworkOptions Network { get; init; } = new();
 
+    /// <summary>
+    /// Peak learning rate per 256 images when <see cref="LearningRate"/> is null; null = the paper's (RMSProp 0.16, SGD
+    /// 0.1). The reference retraining script uses 0.016 with RMSProp (<see cref="ReferenceRmsPropRatePer256"/>; the paper's
+    /// 0.16 is 10× that).
+    /// </summary>
+    public double? LearningRatePer256 { get; init; }
+
+    /// <summary>The reference retraining script's RMSProp peak rate for a global batch of 256.</summary>
+    public const double ReferenceRmsPropRatePer256 = 0.016;
+
+    /// <summary>
+    /// Decay of an exponential moving average of the weights (<see cref="WeightEma"/>), evaluated for validation, kept as
+    /// best.pt and tested; null = off. The reference script keeps one (TF default 0.9999; short runs need less, e.g. 0.999).
+    /// </summary>
+    public double? EmaDecay { get; init; }
+
+    /// <summary>Weight initialisation of the network before training.</summary>
+    public WeightInitKind Init { get; init; } = WeightInitKind.Default;
+
+    /// <summary>
+    /// The reference retraining recipe where it differs from the defaults (docs/generator.md section 3): RMSProp at
+    /// 0.016 per 256 images, weight EMA 0.9999, the reference initialisation and <see cref="ChildNetworkOptions.Reference"/>
+    /// (SE e·c_in/4 in every block and in the first MBConv, dropout 0.2).
+    /// </summary>
+    public static RetrainOptions Reference { get; } = new()
+    {
+        Optimizer = RetrainOptimizer.RmsProp, LearningRatePer256 = ReferenceRmsPropRatePer256, EmaDecay = 0.9999,
+        Init = WeightInitKind.Reference, Network = ChildNetworkOptions.Reference,
+    };
+
     /// <summary>Seed of weight init, data order, split, augmentation and dropout.</summary>
     public int Seed { get; init; }
 
@@ -110,8 +140,8 @@ public sealed record RetrainOptions
 
     /// <summary>Peak learning rate after defaults and batch scaling.</summary>
     [JsonIgnore]
-    public double EffectiveLearningRate => LearningRate ?? LearningRateSchedules.ScaleWithBatch(
-        Optimizer == RetrainOptimizer.RmsProp ? LearningRateSchedules.RmsPropPeakLearningRate : LearningRateSchedules.SgdPeakLearningRate, BatchSize);
+    public double EffectiveLearningRate => LearningRate ?? LearningRateSchedules.ScaleWithBatch(LearningRatePer256 ??
+        (Optimizer == RetrainOptimizer.RmsProp ? LearningRateSchedules.RmsPropPeakLearningRate : LearningRateSchedules.SgdPeakLearningRate), BatchSize);
 
     /// <summary>Weight decay after defaults.</summary>
     [JsonIgnore]
@@ -148,5 +178,8 @@ public sealed record RetrainOptions
         Check(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), ValidationFraction, "must lie in [0, 1)");
         Check(MaxTrainImages is null || MaxTrainImages >= 2, nameof(MaxTrainImages), MaxTrainImages, "must be at least 2");
         Check(Network.Dropout >= 0 && Network.Dropout < 1, "Network.Dropout", Network.Dropout, "must lie in [0, 1)");
+        Check(LearningRatePer256 is null || LearningRatePer256 > 0 && double.IsFinite(LearningRatePer256.Value), nameof(LearningRatePer256), LearningRatePer256, "must be positive and finite");
+        Check(EmaDecay is null || EmaDecay > 0 && EmaDecay < 1, nameof(EmaDecay), EmaDecay, "must lie in (0, 1)");
+        Check(Network.SeReduction >= 1, "Network.SeReduction", Network.SeReduction, "must be at least 1");
     }
 }

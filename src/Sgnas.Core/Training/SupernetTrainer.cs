@@ -139,6 +139,7 @@ public sealed class SupernetTrainer
 
         torch.manual_seed(Options.Seed);
         using var net = new Supernet(Preset);
+        Modules.WeightInit.Apply(net, Options.Init);
         net.to(device);
         using var optimizer = MakeOptimizer(net, Options);
         var sampler = new FairPathSampler(Preset, SeedMix.Mix(Options.Seed, 0, StreamSampler), Options.Sampling, Options.PathsPerStep);

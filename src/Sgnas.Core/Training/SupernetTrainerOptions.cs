@@ -55,6 +55,20 @@ public sealed record SupernetTrainerOptions
     /// </summary>
     public int ValidationArchitectures { get; init; } = 4;
 
+    /// <summary>Weight initialisation before training (default: TorchSharp's; <see cref="Modules.WeightInitKind.Reference"/>: the reference code's).</summary>
+    [JsonConverter(typeof(JsonStringEnumConverter<Modules.WeightInitKind>))]
+    public Modules.WeightInitKind Init { get; init; } = Modules.WeightInitKind.Default;
+
+    /// <summary>
+    /// The SGNAS reference code's supernet recipe (github.com/eric8607242/SGNAS; docs/generator.md section 3): K = 4
+    /// paths per step, label smoothing 0.1, lr 0.064, weight decay 4e-4, the reference initialisation. Other options
+    /// as the defaults (the paper's text: lr 0.045, weight decay 4e-5).
+    /// </summary>
+    public static SupernetTrainerOptions Reference { get; } = new()
+    {
+        PathsPerStep = 4, LabelSmoothing = 0.1, LearningRate = 0.064, WeightDecay = 4e-4, Init = Modules.WeightInitKind.Reference,
+    };
+
     /// <summary>Device: cpu, cuda or cuda:N.</summary>
     public string Device { get; init; } = "cpu";
 

@@ -149,7 +149,7 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
 
         var model = SgnasModel.FromRetrainFolder(run, input, o, metrics, data.ClassNames);
         seconds["export"] = Lap(clock);
-        var best = generator.History.Count == 0 ? null : generator.History.MinBy(h => h.EvalConstraintLoss);
+        var best = generator.BestMetrics;
         model.Report = new SgnasSearchReport
         {
             Preset = _preset.Name,

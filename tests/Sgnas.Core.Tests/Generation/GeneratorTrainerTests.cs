@@ -75,9 +75,25 @@ public class GeneratorTrainerTests(TrainedGeneratorFixture f) : IClassFixture<Tr
         {
             Assert.True(double.IsFinite(h.Loss) && double.IsFinite(h.CrossEntropy) && h.ConstraintLoss >= 0);
             Assert.InRange(h.MiddleTop1, 0, 1);
+            Assert.InRange(h.MeanTop1, 0, 1);
+            Assert.Equal(f.Options.AccuracyTargets, h.Top1PerTarget.Length);
+            Assert.Equal(h.Top1PerTarget.Average(), h.MeanTop1, 12);
+            Assert.Equal(h.MeanAbsRelError <= f.Options.SelectionTolerance, h.WithinTolerance);
             Assert.Equal(6, h.TargetsM.Length);
         });
         Assert.Equal(5.0 * 0.95 * 0.95 * 0.95, f.Model.History[^1].Temperature, 9);
+    }
+
+    [Fact]
+    public void KeptGeneratorIsTheSelectedEpochs()
+    {
+        var sel = GeneratorSelection.Select(f.Model.History, f.Options.Selection, f.Options.SelectionTolerance)!;
+        Assert.Equal(sel.Epoch, f.Model.BestEpoch);
+        // The kept weights reproduce that epoch's evaluation exactly: its FLOPs per target and its top-1 per target.
+        var generated = f.Model.Generate(sel.TargetsM);
+        Assert.Equal(sel.GeneratedM, generated.Select(g => g.FlopsM).ToArray());
+        var picks = f.Model.Generate(sel.AccuracyTargetsM);
+        Assert.All(picks, g => Assert.Equal(g.Architecture, g.Path!.ToArchitecture()));
     }
 
     [Fact]

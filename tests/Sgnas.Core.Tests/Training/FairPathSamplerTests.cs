@@ -76,7 +76,7 @@ public class FairPathSamplerTests
     public void FairNeedsOnePathPerKernelUniformTakesAnyCount()
     {
         var e = Assert.Throws<ArgumentException>(() => new FairPathSampler(Preset, 0, PathSampling.Fair, pathsPerStep: 2));
-        Assert.Contains("paths per step must be 3", e.Message);
+        Assert.Contains("paths per step must be at least 3", e.Message);
 
         var u = new FairPathSampler(Preset, 0, PathSampling.Uniform, pathsPerStep: 2);
         var seen = new HashSet<int>();
@@ -103,5 +103,32 @@ public class FairPathSamplerTests
             prev = r;
         }
         Assert.Throws<ArgumentOutOfRangeException>(() => CosineSchedule.Rate(0.1, 100, 100));
+    }
+
+    [Fact]
+    public void FairWithFourPathsUsesEveryKernelOfEverySubBlockOnceOrTwicePerStep()
+    {
+        // The reference's K = 4 over 3 kernels: every (layer, sub-block) gets each kernel once, one of them twice.
+        var s = new FairPathSampler(Preset, 3, PathSampling.Fair, pathsPerStep: 4);
+        var twice = new int[Preset.Kernels.Count];
+        for (int n = 0; n < 60; n++)
+        {
+            Assert.Equal(4, s.NextStep().Count);
+            var a = s.LastAssignment!;
+            for (int i = 0; i < Preset.LayerCount; i++)
+                for (int j = 0; j < Preset.MaxExpansion; j++)
+                {
+                    var counts = Preset.Kernels.Select(k => Enumerable.Range(0, 4).Count(p => a[p, i, j] == k)).ToArray();
+                    Assert.All(counts, c => Assert.InRange(c, 1, 2));
+                    Assert.Equal(4, counts.Sum());
+                    twice[Array.IndexOf(counts, 2)]++;
+                }
+        }
+        // The doubled kernel is not always the same one.
+        Assert.All(twice, c => Assert.True(c > 0));
+        var restored = FairPathSampler.Restore(Preset, s.State, PathSampling.Fair, 4);
+        var fresh = new FairPathSampler(Preset, 3, PathSampling.Fair, pathsPerStep: 4);
+        for (int n = 0; n < 60; n++) fresh.NextStep();
+        Assert.Equal(fresh.NextStep(), restored.NextStep());
     }
 }

@@ -73,6 +73,14 @@ public sealed class ChildNetworkOnnxExporterTests : IDisposable
     }
 
     [Fact]
+    public void ReferenceSqueezeExciteWithFirstMBConvGateMatches()
+    {
+        var net = Randomized(Tiny(), "e2:3,7|e6:3,3,5,5,7,7|e3:5,7,3", ChildNetworkOptions.Reference, seed: 25);
+        Assert.NotNull(net.StemModule.SE);
+        Assert.InRange(MaxDifference(net, ChildNetworkOnnxExporter.Export(net)), 0, OrtParity.Tolerance);
+    }
+
+    [Fact]
     public void ShippedFashionPresetWithSampledArchitectureMatches()
     {
         var preset = SearchSpacePreset.Load("fashion-small");

@@ -1,0 +1,49 @@
+namespace Sgnas.Cli.Tests;
+
+/// <summary>
+/// Issue 9 part 5 in CI: the tiny experiment writes its report and figures, and an interrupted run continues rather
+/// than restarting (finished stages and scored candidates are reused).
+/// </summary>
+public sealed class ExperimentCommandTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "sgnas-exp-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public void TinyExperimentWritesTheReportAndResumesAfterAnInterruption()
+    {
+        // Interrupted after the searches.
+        var first = CliRunner.Run("experiment", "--scale", "tiny", "--out", _dir, "--threads", "1", "--stop-after", "search");
+        Assert.True(first.Exit == 0, first.Stderr);
+        Assert.False(File.Exists(Path.Combine(_dir, "results.md")));
+        string supernet = Path.Combine(_dir, "run", "supernet.pt"), generator = Path.Combine(_dir, "run", "generator.pt");
+        var stamps = new[] { supernet, generator }.Select(File.GetLastWriteTimeUtc).ToArray();
+        var journals = Directory.GetFiles(Path.Combine(_dir, "search"), "*.jsonl").ToDictionary(f => f, File.ReadAllText);
+        var picks = Directory.GetFiles(Path.Combine(_dir, "search"), "*.json").ToDictionary(f => f, File.ReadAllText);
+        Assert.Equal(9, picks.Count); // 3 strategies × 3 budgets
+        Assert.NotEmpty(journals);
+
+        // Continued: nothing finished is redone, and the report is complete.
+        var second = CliRunner.Run("experiment", "--scale", "tiny", "--out", _dir, "--threads", "1");
+        Assert.True(second.Exit == 0, second.Stderr);
+        Assert.Equal(stamps, new[] { supernet, generator }.Select(File.GetLastWriteTimeUtc).ToArray());
+        foreach (var (f, text) in journals) Assert.Equal(text, File.ReadAllText(f));
+        foreach (var (f, text) in picks) Assert.Equal(text, File.ReadAllText(f));
+        Assert.Contains("reusing generator.json", second.Stdout + second.Stderr);
+
+        string md = File.ReadAllText(Path.Combine(_dir, "results.md"));
+        foreach (var section in new[] { "## Targets", "## Picks", "## FLOPs tracking", "## Search cost (Table 1)", "## Supernet ranking", "held-out" })
+            Assert.Contains(section, md);
+        Assert.Matches(@"\*\*(met|missed)\*\*", md);
+        foreach (var png in new[] { "fig6a_accuracy_vs_flops.png", "fig7a_target_vs_generated.png" })
+        {
+            var bytes = File.ReadAllBytes(Path.Combine(_dir, png));
+            Assert.True(bytes.Length > 1000 && bytes[0] == 0x89 && bytes[1] == (byte)'P', $"{png} is not a PNG");
+        }
+        Assert.True(File.Exists(Path.Combine(_dir, "results.json")));
+    }
+}
