@@ -16,12 +16,17 @@ public sealed class ExperimentCommandTests : IDisposable
     [Fact]
     public void TinyExperimentWritesTheReportAndResumesAfterAnInterruption()
     {
-        // Interrupted after the searches.
-        var first = CliRunner.Run("experiment", "--scale", "tiny", "--out", _dir, "--threads", "1", "--stop-after", "search");
+        // Interrupted after the generator, then after the searches (three processes: each stays well inside the
+        // runner's per-process time limit on a busy machine).
+        var first = CliRunner.Run("experiment", "--scale", "tiny", "--out", _dir, "--threads", "1", "--stop-after", "generator");
         Assert.True(first.Exit == 0, first.Stderr);
-        Assert.False(File.Exists(Path.Combine(_dir, "results.md")));
         string supernet = Path.Combine(_dir, "run", "supernet.pt"), generator = Path.Combine(_dir, "run", "generator.pt");
         var stamps = new[] { supernet, generator }.Select(File.GetLastWriteTimeUtc).ToArray();
+        Assert.False(Directory.Exists(Path.Combine(_dir, "search")));
+        var middle = CliRunner.Run("experiment", "--scale", "tiny", "--out", _dir, "--threads", "1", "--stop-after", "search");
+        Assert.True(middle.Exit == 0, middle.Stderr);
+        Assert.Equal(stamps, new[] { supernet, generator }.Select(File.GetLastWriteTimeUtc).ToArray());
+        Assert.False(File.Exists(Path.Combine(_dir, "results.md")));
         var journals = Directory.GetFiles(Path.Combine(_dir, "search"), "*.jsonl").ToDictionary(f => f, File.ReadAllText);
         var picks = Directory.GetFiles(Path.Combine(_dir, "search"), "*.json").ToDictionary(f => f, File.ReadAllText);
         Assert.Equal(9, picks.Count); // 3 strategies × 3 budgets

@@ -139,8 +139,10 @@ public sealed class TrainGeneratorCommand : ICommand
                     $"epoch {h.Epoch,3}  tau {h.Temperature:F3}  loss {h.Loss:F4}  kendall {h.KendallTau:F3}  pearson {h.Pearson:F3}  " +
                     $"mare {h.MeanAbsRelError:P1}{(h.WithinTolerance ? " (fits)" : "       ")}  lc {h.EvalConstraintLoss:G3}  " +
                     $"top1(mean of {h.Top1PerTarget.Length}) {h.MeanTop1:P1}{(h.Epoch == model.BestEpoch ? "  <- kept" : "")}")) +
-                $"\nkept epoch {model.BestEpoch} (" + (options.Selection == GeneratorSelectionRule.Accuracy
+                $"\nkept epoch {model.BestEpoch} (" + (options.Selection == GeneratorSelectionRule.Accuracy && model.History.Any(h => GeneratorSelection.WithinTolerance(h, options.SelectionTolerance))
                     ? $"best mean supernet top-1 over {options.AccuracyTargets} targets among epochs with mean relative FLOPs error <= {options.SelectionTolerance:P0}"
+                    : options.Selection == GeneratorSelectionRule.Accuracy
+                    ? $"no epoch has mean relative FLOPs error <= {options.SelectionTolerance:P0}: lowest constraint loss over {options.EvaluationTargets} targets"
                     : $"lowest constraint loss over {options.EvaluationTargets} targets") + $"); written {run.GeneratorWeights}");
         }
         return 0;

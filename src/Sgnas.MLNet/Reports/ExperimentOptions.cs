@@ -82,11 +82,12 @@ public sealed record ExperimentOptions
     /// <summary>The same stages on tiny subsets (CI).</summary>
     public static ExperimentOptions Tiny { get; } = new()
     {
-        Scale = "tiny", SupernetEpochs = 1, SupernetMaxTrainImages = 1200, GeneratorEpochs = 2, RecalibrationImages = 64,
-        ValidationImages = 120, HeldOutImages = 200, RandomCandidates = 6, EvolutionPopulation = 4, EvolutionIterations = 2,
-        OtherRandomCandidates = 3, OtherEvolutionPopulation = 2, OtherEvolutionIterations = 2, RandomPoints = 10,
-        RankingArchitectures = 3, RankingTrainImages = 200, RankingValidationImages = 120,
-        Generator = new GeneratorOptions { BatchSize = 32, EvaluationBatches = 1, PriorMaxTries = 200 },
+        Scale = "tiny", SupernetEpochs = 1, SupernetMaxTrainImages = 500, GeneratorEpochs = 1, GeneratorMaxImages = 64, RecalibrationImages = 32,
+        ValidationImages = 50, HeldOutImages = 100, RandomCandidates = 4, EvolutionPopulation = 2, EvolutionIterations = 2,
+        OtherRandomCandidates = 2, OtherEvolutionPopulation = 2, OtherEvolutionIterations = 1, RandomPoints = 6, TrackingBudgets = 20,
+        RankingArchitectures = 3, RankingTrainImages = 64, RankingValidationImages = 50,
+        Supernet = new SupernetTrainerOptions { ValidationArchitectures = 1 },
+        Generator = new GeneratorOptions { BatchSize = 32, EvaluationBatches = 1, AccuracyTargets = 2, PriorBuckets = 4, PriorMaxTries = 50 },
     };
 
     /// <summary>Stage names in order.</summary>
