@@ -2,9 +2,11 @@
 # Packages as a user gets them, tested OUTSIDE the repository (docs/packaging.md):
 #   1. dotnet pack Sgnas.Core, Sgnas.MLNet and the sgnas tool into a local feed (a unique pre-release version);
 #   2. a new console project in a temp folder: dotnet add package Sgnas.MLNet from that feed, build, run
-#      (supernet forward pass, SgnasSearch fit on a tiny budget, model.zip save and reload);
-#   3. dotnet publish of the same project, run from the publish folder (the native fix applies to publish output too);
-#   4. dotnet tool install --tool-path of sgnas from the feed; sgnas info; a one-epoch train-supernet on a subset.
+#      (supernet forward pass; JPEG folder written; SgnasSearch from MulticlassClassification.Trainers on it with a
+#      tiny search space; model.zip saved in the Model Builder form and scored by image path);
+#   3. a second app with ML.NET only (no TorchSharp, no Sgnas) scores a JPEG by path with that model.zip;
+#   4. dotnet publish of the consumer, run from the publish folder (the native fix applies to publish output too);
+#   5. dotnet tool install --tool-path of sgnas from the feed; sgnas info; a one-epoch train-supernet on a subset.
 # Prints "package-test: N passed, N failed" and exits non-zero when a step failed. Needs Fashion-MNIST (setup.sh).
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -55,22 +57,37 @@ consumer() {
   cd Consumer &&
   dotnet add package Sgnas.MLNet --version "$version" &&
   cp "$repo/scripts/package-test/Program.cs" Program.cs &&
+  cp "$repo/scripts/package-test/tiny-28.json" tiny-28.json &&
   dotnet build -c Release -v q -nologo &&
-  dotnet bin/Release/net10.0/Consumer.dll "$work/run-build"
+  dotnet bin/Release/net10.0/Consumer.dll "$work/consumer" --preset tiny-28.json
 }
-step consumer-build-and-run consumer
+step consumer-build-train-save consumer
+scorer() { # Model Builder's consumption side: ML.NET only, no TorchSharp, scores a JPEG by path
+  cd "$work/app" &&
+  dotnet new console -n Scorer -o Scorer --framework net10.0 &&
+  cd Scorer &&
+  dotnet add package Microsoft.ML --version 5.0.1 &&
+  dotnet add package Microsoft.ML.ImageAnalytics --version 5.0.1 &&
+  dotnet add package Microsoft.ML.OnnxTransformer --version 5.0.1 &&
+  dotnet add package Microsoft.ML.OnnxRuntime --version 1.31.1 &&
+  cp "$repo/scripts/package-test/Scorer.cs" Program.cs &&
+  dotnet build -c Release -v q -nologo &&
+  ! ls bin/Release/net10.0 | grep -qi -e torch -e sgnas &&
+  dotnet bin/Release/net10.0/Scorer.dll "$work/consumer/model.zip" "$(find "$work/consumer/jpegs" -name '*.jpg' | sort | head -1)"
+}
+step scorer-without-torchsharp scorer
 publish() {
   cd "$work/app/Consumer" &&
   dotnet publish -c Release -o "$work/published" -v q -nologo &&
   test -f "$work/published/runtimes/linux-x64/native/libLibTorchSharp.so" &&
-  dotnet "$work/published/Consumer.dll" "$work/run-publish" --forward-only
+  dotnet "$work/published/Consumer.dll" "$work/consumer-published" --forward-only
 }
 step consumer-publish-and-run publish
 tool() {
   cd "$work/app" &&
   dotnet tool install --tool-path "$work/tools" sgnas --version "$version" &&
   "$work/tools/sgnas" info &&
-  "$work/tools/sgnas" train-supernet --out "$work/run-tool" --epochs 1 --max-train-images 400 &&
+  "$work/tools/sgnas" train-supernet --preset "$repo/scripts/package-test/tiny-28.json" --out "$work/run-tool" --epochs 1 --max-train-images 400 &&
   test -f "$work/run-tool/supernet.json"
 }
 step tool-install-and-run tool
