@@ -5,6 +5,9 @@
 using Microsoft.ML;
 
 var ml = new MLContext();
+// Model.Load finds transformers in assemblies registered with the catalog; these two are referenced only here.
+ml.ComponentCatalog.RegisterAssembly(typeof(Microsoft.ML.Transforms.Onnx.OnnxTransformer).Assembly);
+ml.ComponentCatalog.RegisterAssembly(typeof(Microsoft.ML.Data.ImageLoadingTransformer).Assembly);
 var model = ml.Model.Load(args[0], out _);
 var engine = ml.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model);
 var output = engine.Predict(new ModelInput { ImagePath = args[1] });
