@@ -32,9 +32,10 @@ step() { # step NAME COMMAND...: runs the command with its output in $work/NAME.
 }
 
 feed="$work/feed"
-pack() { # the three packable projects; build output under $work so the repo's bin/obj stay as they are
+pack() { # the three packable projects. PackageVersion (not Version) so the assemblies of the repo's Release build
+           # stay as they are and are reused; only the tool's linux-x64 publish compiles.
   for p in src/Sgnas.Core/Sgnas.Core.csproj src/Sgnas.MLNet/Sgnas.MLNet.csproj src/Sgnas.Cli/Sgnas.Cli.csproj; do
-    dotnet pack "$repo/$p" -c Release -o "$feed" -p:Version="$version" --artifacts-path "$work/artifacts" -v q -nologo || return 1
+    dotnet pack "$repo/$p" -c Release -o "$feed" -p:PackageVersion="$version" -v q -nologo || return 1
   done
 }
 step pack pack
