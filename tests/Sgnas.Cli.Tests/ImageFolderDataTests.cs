@@ -16,7 +16,7 @@ public sealed class ImageFolderDataTests : IDisposable
     }
 
     [Fact]
-    public void TrainSupernetReadsAPngTreeResizedAndConvertedToThePreset()
+    public void TrainSupernetReadsAPngTreeResizedToThePresetAndItsWeightsGoToPyTorchFormats()
     {
         string preset = Path.Combine(_dir, "tiny28.json");
         File.WriteAllText(preset, """
@@ -45,5 +45,24 @@ public sealed class ImageFolderDataTests : IDisposable
         using var doc = JsonDocument.Parse(stdout);
         Assert.Equal(1, doc.RootElement.GetProperty("epochsCompleted").GetInt32());
         Assert.True(File.Exists(Path.Combine(run, "supernet.pt")));
+
+        // The trained supernet goes to PyTorch's formats and comes back with the same weights.
+        string weights = Path.Combine(_dir, "supernet.safetensors");
+        var export = CliRunner.Run("export-weights", "--run", run, "--out", weights, "--json");
+        Assert.True(export.Exit == 0, export.Stderr);
+        Assert.Contains("SafeTensors", export.Stdout);
+        var runFolder = new Sgnas.IO.RunFolder(run);
+        var (trained, _) = Sgnas.IO.SupernetCheckpoint.Load(runFolder, TorchSharp.torch.CPU);
+        using (trained)
+        using (var back = Sgnas.IO.WeightsInterop.ImportSupernet(Sgnas.IO.SupernetCheckpoint.ReadPreset(runFolder), weights))
+        {
+            var a = trained.state_dict();
+            var c = back.state_dict();
+            Assert.Equal(a.Keys.Order(), c.Keys.Order());
+            Assert.All(a, kv => Assert.True(kv.Value.equal(c[kv.Key]).all().item<bool>(), kv.Key));
+        }
+        var refused = CliRunner.Run("export-weights", "--run", run, "--out", Path.Combine(_dir, "w.onnx"));
+        Assert.Equal(2, refused.Exit);
+        Assert.Contains(".safetensors", refused.Stderr);
     }
 }
