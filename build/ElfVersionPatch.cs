@@ -11,13 +11,16 @@ public class SgnasWeakenGlibcxxNeed : Task
 {
     [Required] public ITaskItem[] Files { get; set; }
     [Required] public string Version { get; set; }
+    /// <summary>Patch even where the build machine's libstdc++ has the version: for files that ship to other
+    /// machines (the sgnas tool package). A weak need is harmless where the version exists.</summary>
+    public bool Force { get; set; }
 
     const uint ShtGnuVerneed = 0x6ffffffe;
     const ushort VerFlgWeak = 0x2;
 
     public override bool Execute()
     {
-        if (SystemHasVersion(Version))
+        if (!Force && SystemHasVersion(Version))
         {
             Log.LogMessage(MessageImportance.Low, "System libstdc++ defines " + Version + "; no patch needed.");
             return true;

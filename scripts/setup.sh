@@ -11,4 +11,4 @@ if [ ! -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null
 fi
-dotnet restore Sgnas.MLNet.slnx --verbosity quiet 1>&2
+dotnet restore Sgnas.MLNet.sln --verbosity quiet 1>&2

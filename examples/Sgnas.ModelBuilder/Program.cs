@@ -1,15 +1,15 @@
-// Model-builder-style app: train an image classifier that fits a FLOPs budget on Fashion-MNIST, evaluate it, save
-// it as an ML.NET model. Then run examples/Sgnas.Predict (no TorchSharp) to load the .zip and predict:
-//   dotnet run --project examples/Sgnas.ModelBuilder -- [--flops 3] [--out runs/modelbuilder] [--quick]
-//   dotnet run --project examples/Sgnas.Predict -- --model runs/modelbuilder/model.zip --idx /usr/share/datasets/fashion-mnist --count 20
-using Microsoft.ML;
+// Model-builder-style app, split the way Model Builder splits its code: FashionModel.training.cs trains and saves,
+// FashionModel.consumption.cs loads model.zip and predicts from an image path (ML.NET only), this file drives both.
+//   dotnet run --project examples/Sgnas.ModelBuilder -- [--images DIR] [--flops 3] [--out runs/modelbuilder] [--quick]
+// Without --images, 3000 Fashion-MNIST training images are written as PNGs into <out>/images/<class>/ first, to
+// stand for a user's own folder of images.
 using Sgnas.Data;
-using Sgnas.MLNet;
-using Sgnas.MLNet.Data;
-using Sgnas.Training;
+using Sgnas.ModelBuilder;
+using SkiaSharp;
 
 double? flops = null;
 string outDir = Path.Combine("runs", "modelbuilder-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss"));
+string? images = null;
 bool quick = false;
 for (int i = 0; i < args.Length; i++)
 {
@@ -17,68 +17,45 @@ for (int i = 0; i < args.Length; i++)
     {
         case "--flops": flops = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--out": outDir = args[++i]; break;
+        case "--images": images = args[++i]; break;
         case "--quick": quick = true; break;
-        default: Console.Error.WriteLine($"unknown argument {args[i]}; use --flops X, --out DIR, --quick"); return 2;
+        default: Console.Error.WriteLine($"unknown argument {args[i]}; use --images DIR, --flops X, --out DIR, --quick"); return 2;
     }
 }
+images ??= WriteFashionMnistImages(Path.Combine(outDir, "images"), count: 3000);
 
-var ml = new MLContext(seed: 0);
+// 1. Training (FashionModel.training.cs).
+string modelPath = Path.GetFullPath(Path.Combine(outDir, "model.zip"));
+var model = FashionModel.Train(modelPath, images, flops, Path.Combine(outDir, "run"), quick);
+var info = model.Info;
+Console.WriteLine($"architecture  {info.Architecture}");
+Console.WriteLine($"FLOPs         {info.FlopsM:F3} M, params {info.ParamsM:F4} M, preset {info.Preset}");
+Console.WriteLine($"saved         {modelPath}");
 
-// 1. Data: Fashion-MNIST as IDataView (Label: key, Features: 784 raw pixels).
-IDataView train = ml.Data.LoadFromFashionMnist(DatasetSplit.Train);
-IDataView test = ml.Data.LoadFromFashionMnist(DatasetSplit.Test);
-
-// 2. The estimator: one call runs supernet training, generator training, generation for the budget, retraining.
-var options = new SgnasSearch.Options
+// 2. Consumption (FashionModel.consumption.cs): Predict(imagePath), as an app would.
+FashionModel.MLNetModelPath = modelPath;
+foreach (var file in Directory.EnumerateDirectories(images).Order().Select(d => Directory.EnumerateFiles(d).Order().First()))
 {
-    Preset = "fashion-small",
-    TargetFlopsM = flops,
-    RunFolder = outDir,
-    TestData = test,
-    Progress = new Progress<TrainingProgress>(p =>
-    {
-        if (p.EpochDone) Console.WriteLine($"[{p.Stage}] epoch {p.Epoch}/{p.Epochs} " +
-                                           string.Join(" ", p.Metrics.Select(m => $"{m.Key}={m.Value:F4}")));
-    }),
-};
-if (quick)
-{
-    // A smoke-test budget: minutes, not accuracy.
-    options.Supernet = options.Supernet with { Epochs = 1, MaxTrainImages = 3000 };
-    options.Generator = options.Generator with { Epochs = 1 };
-    options.Retrain = options.Retrain with { Epochs = 3, MaxTrainImages = 6000 };
+    var output = FashionModel.Predict(file);
+    Console.WriteLine($"{Path.GetRelativePath(images, file),-28} -> {output.PredictedLabel} ({output.Score.Max():P1})");
 }
-var model = ml.Transforms.SgnasSearch(options).Fit(train);
-
-// 3. Evaluate like any ML.NET multiclass model.
-var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
-Console.WriteLine($"architecture  {model.Architecture}");
-Console.WriteLine($"FLOPs         {model.FlopsM:F3} M (budget {model.Report!.TargetFlopsM:F3} M), params {model.ParamsM:F4} M");
-Console.WriteLine($"test accuracy {metrics.MicroAccuracy:P2}, macro {metrics.MacroAccuracy:P2}, log-loss {metrics.LogLoss:F3}");
-Console.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
-
-// 4. Save: one .zip with the network inside (ONNX), loadable by mlContext.Model.Load without this library.
-string zip = Path.Combine(outDir, "model.zip");
-model.Save(ml, train.Schema, zip);
-Console.WriteLine($"saved {zip}");
-
-// 5. Predict one image through a PredictionEngine, as an app would.
-var engine = ml.Model.CreatePredictionEngine<ImageInput, ImagePrediction>(ml.Model.Load(zip, out _));
-var first = ml.Data.CreateEnumerable<ImageInput>(ml.Data.TakeRows(test, 1), reuseRowObject: false).First();
-var prediction = engine.Predict(first);
-Console.WriteLine($"first test image: predicted class {FashionMnist.ClassNames[(int)prediction.PredictedLabel - 1]} " +
-                  $"(p = {prediction.Score.Max():P1})");
 return 0;
 
-/// <summary>Input row: 784 raw pixels of a 28×28 image.</summary>
-public sealed class ImageInput
+// The first `count` Fashion-MNIST training images as 28×28 gray PNGs, one folder per class.
+static string WriteFashionMnistImages(string root, int count)
 {
-    [Microsoft.ML.Data.VectorType(28 * 28)] public float[] Features { get; set; } = new float[28 * 28];
-}
-
-/// <summary>Output row: class probabilities and the 1-based predicted key.</summary>
-public sealed class ImagePrediction
-{
-    public float[] Score { get; set; } = [];
-    public uint PredictedLabel { get; set; }
+    var data = FashionMnist.LoadTrain();
+    for (int i = 0; i < Math.Min(count, data.Count); i++)
+    {
+        string dir = Path.Combine(root, data.ClassNames[data.Labels[i]].Replace('/', '-'));
+        Directory.CreateDirectory(dir);
+        using var bitmap = new SKBitmap(new SKImageInfo(28, 28, SKColorType.Gray8, SKAlphaType.Opaque));
+        var pixels = data.GetImage(i).ToArray();
+        for (int row = 0; row < 28; row++)
+            System.Runtime.InteropServices.Marshal.Copy(pixels, row * 28, bitmap.GetPixels() + row * bitmap.RowBytes, 28);
+        using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        File.WriteAllBytes(Path.Combine(dir, $"{i:D5}.png"), png.ToArray());
+    }
+    Console.WriteLine($"wrote {Math.Min(count, data.Count)} Fashion-MNIST images as PNG into {root}");
+    return root;
 }

@@ -14,6 +14,7 @@ var commands = new ICommand[]
     new CompareCommand(),
     new RetrainCommand(),
     new ExportCommand(),
+    new ExportWeightsCommand(),
     new BenchCommand(),
     new DemoCommand(),
     new ExperimentCommand(),

@@ -92,10 +92,10 @@ public sealed class RetrainCommand : ICommand
         var device = DeviceSelector.Resolve(deviceName);
         if (threads is int threadCount) TorchSharp.torch.set_num_threads(threadCount);
         string source = dataPath ?? $"Fashion-MNIST ({FashionMnist.DefaultFolder})";
-        var train = DatasetLoader.Load(dataPath, DatasetSplit.Train);
+        var train = DatasetLoader.Load(dataPath, DatasetSplit.Train, CifarLabelKind.Fine, ImageFolderData.Shape(preset));
         ArchitectureRetrainer.CheckData(preset, train, $"training data at {source}");
         ImageDataset? test = null;
-        try { test = DatasetLoader.Load(dataPath, DatasetSplit.Test); }
+        try { test = DatasetLoader.Load(dataPath, DatasetSplit.Test, CifarLabelKind.Fine, ImageFolderData.Shape(preset)); }
         catch (FileNotFoundException e)
         {
             output.Log($"warning: no test split at {source} ({e.Message}); metrics.json will have no test accuracy.");

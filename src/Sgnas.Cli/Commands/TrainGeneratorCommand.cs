@@ -99,7 +99,7 @@ public sealed class TrainGeneratorCommand : ICommand
         var preset = net.Preset;
         string? dataPath = dataArg ?? GeneratorData.DataPath(info.Options);
         output.Log($"data: {dataPath ?? "Fashion-MNIST (default)"}");
-        var data = DatasetLoader.Load(dataPath, DatasetSplit.Train);
+        var data = DatasetLoader.Load(dataPath, DatasetSplit.Train, CifarLabelKind.Fine, ImageFolderData.Shape(preset));
         var validation = GeneratorData.ValidationIndices(data, info.Options, maxVal > 0 ? maxVal : null);
         output.Log($"preset {preset.Name}; {validation.Length} validation images; {epochs} epochs, batch {batch}");
 

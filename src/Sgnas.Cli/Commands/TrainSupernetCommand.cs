@@ -19,7 +19,7 @@ public sealed class TrainSupernetCommand : ICommand
     public string Usage =>
         "  --out DIR                  run folder (required); receives supernet.pt, supernet.optim.pt, supernet.json\n" +
         "  --preset NAME|FILE         (default fashion-small)\n" +
-        "  --data PATH                training data (IDX or CIFAR folder); default Fashion-MNIST (on --resume: the stored path)\n" +
+        "  --data PATH                training data (IDX, CIFAR or image folder); default Fashion-MNIST (on --resume: the stored path)\n" +
         $"  --epochs N                 (default {Defaults.Epochs})\n" +
         $"  --batch-size N             (default {Defaults.BatchSize})\n" +
         $"  --lr X                     initial learning rate, cosine decay per step (default {Defaults.LearningRate})\n" +
@@ -81,7 +81,7 @@ public sealed class TrainSupernetCommand : ICommand
             Runtime.TorchNative.EnsureLoaded();
             TorchSharp.torch.set_num_threads(n);
         }
-        var data = DatasetLoader.Load(dataPath, DatasetSplit.Train);
+        var data = DatasetLoader.Load(dataPath, DatasetSplit.Train, CifarLabelKind.Fine, ImageFolderData.Shape(preset ?? SupernetCheckpoint.ReadPreset(run)));
         longRun.Kept = $"the checkpoint of the last completed epoch is kept in {run.Root}; continue with 'sgnas train-supernet --out {run.Root} --resume'.";
         SupernetTrainingResult r;
         if (resume)

@@ -50,7 +50,20 @@ public static class DatasetLoader
     /// <param name="split">Train or test split.</param>
     /// <param name="cifarLabels">CIFAR-100 only: fine or coarse labels.</param>
     /// <exception cref="NotSupportedException">The path is an image folder.</exception>
-    public static ImageDataset Load(string? path, DatasetSplit split = DatasetSplit.Train, CifarLabelKind cifarLabels = CifarLabelKind.Fine)
+    public static ImageDataset Load(string? path, DatasetSplit split = DatasetSplit.Train, CifarLabelKind cifarLabels = CifarLabelKind.Fine) =>
+        Load(path, split, cifarLabels, imageShape: null);
+
+    /// <summary>
+    /// Decodes image-folder trees for <see cref="Load(string?, DatasetSplit, CifarLabelKind, ValueTuple{int, int}?)"/>:
+    /// Sgnas.Core decodes no images, so a layer that does (Sgnas.MLNet's <c>ImageFolderDecoding.Register</c>, which
+    /// the sgnas CLI calls) sets it. Arguments: root, split, and the (channels, size) to bring images to, or null
+    /// for the images' own size and colour.
+    /// </summary>
+    public static Func<string, DatasetSplit, (int Channels, int Size)?, ImageDataset>? ImageFolderDecoder { get; set; }
+
+    /// <summary>As <see cref="Load(string?, DatasetSplit, CifarLabelKind)"/>; image folders are decoded by
+    /// <see cref="ImageFolderDecoder"/> and brought to <paramref name="imageShape"/> when it is given.</summary>
+    public static ImageDataset Load(string? path, DatasetSplit split, CifarLabelKind cifarLabels, (int Channels, int Size)? imageShape)
     {
         if (path == null)
         {
@@ -66,6 +79,7 @@ public static class DatasetLoader
             case DatasetFormat.Cifar100:
                 return CifarBinaryReader.Read(path, split, cifarLabels);
             default:
+                if (ImageFolderDecoder is { } decode) return decode(path, split, imageShape);
                 throw new NotSupportedException(
                     $"'{path}' is an image folder; Sgnas.Core decodes no images. Load it with Sgnas.MLNet: " +
                     "mlContext.Data.LoadFromImageFolder(root, width, height) and convert with view.ToImageDataset().");

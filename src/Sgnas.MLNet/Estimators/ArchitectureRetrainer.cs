@@ -34,7 +34,10 @@ public sealed class ArchitectureRetrainer : IEstimator<SgnasModel>
     private readonly SearchSpacePreset _preset;
     private readonly Architecture _arch;
 
-    /// <summary>Creates the estimator; preset and architecture are parsed and validated here.</summary>
+    /// <summary>Seed and log of the MLContext whose catalog created this estimator.</summary>
+    internal SgnasHost Host { get; init; } = SgnasHost.None;
+
+    /// <summary>Creates the estimator; preset and architecture are parsed and validated here. The options are read, never written.</summary>
     public ArchitectureRetrainer(Options options)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
@@ -50,23 +53,24 @@ public sealed class ArchitectureRetrainer : IEstimator<SgnasModel>
     {
         ArgumentNullException.ThrowIfNull(input);
         SchemaChecks.CheckImageColumns(input.Schema, _options.LabelColumnName, _options.FeatureColumnName, _preset, needLabel: true);
-        var train = input.ToImageDataset(_options.LabelColumnName, _options.FeatureColumnName);
+        var o = _options.ResolveForFit<Options>(Host, continueRun: false, stage: "retrain");
+        var train = input.ToImageDataset(o.LabelColumnName, o.FeatureColumnName);
         ImageDataset? test = null;
-        if (_options.TestData is not null)
+        if (o.TestData is not null)
         {
-            SchemaChecks.CheckImageColumns(_options.TestData.Schema, _options.LabelColumnName, _options.FeatureColumnName, _preset, needLabel: true);
-            test = _options.TestData.ToImageDataset(_options.LabelColumnName, _options.FeatureColumnName);
+            SchemaChecks.CheckImageColumns(o.TestData.Schema, o.LabelColumnName, o.FeatureColumnName, _preset, needLabel: true);
+            test = o.TestData.ToImageDataset(o.LabelColumnName, o.FeatureColumnName);
         }
-        var run = new RunFolder(_options.ResolveRunFolder());
-        var metrics = Retrain(_preset, _arch, _options, _options.Training, train, test, run);
-        return SgnasModel.FromRetrainFolder(run, input, _options, metrics, train.ClassNames);
+        var run = new RunFolder(o.RunFolder!);
+        var metrics = Retrain(_preset, _arch, o, o.Training, train, test, run);
+        return SgnasModel.FromRetrainFolder(run, input, o, metrics, train.ClassNames);
     }
 
     internal static RetrainMetrics Retrain(SearchSpacePreset preset, Architecture arch, SgnasEstimatorOptions o, RetrainOptions training,
         ImageDataset train, ImageDataset? test, RunFolder run)
     {
         var device = DeviceSelector.Resolve(o.Device);
-        var opts = training with { Seed = o.Seed, MaxTrainImages = o.MaxTrainImages ?? training.MaxTrainImages };
+        var opts = training with { Seed = o.SeedValue, MaxTrainImages = o.MaxTrainImages ?? training.MaxTrainImages };
         return new CoreRetrainer(preset, arch, opts, device).Run(train, test, run.RetrainDir, o.Progress, o.CancellationToken);
     }
 
@@ -108,6 +112,16 @@ public sealed class SgnasModel : DelegatingTransformer
     public void Save(MLContext mlContext, DataViewSchema inputSchema, string path) =>
         OnnxClassifierPipeline.Save(mlContext, Chain, inputSchema, path);
 
+    /// <summary>
+    /// Saves the Model Builder form: a .zip that takes <c>ImagePath</c> and returns <c>PredictedLabel</c> (class name)
+    /// and <c>Score</c>, decoding and resizing the image itself (see <see cref="ImageFileClassifier"/>).
+    /// </summary>
+    public void SaveForImageFiles(MLContext mlContext, string path, ImageFileClassifierOptions? options = null) =>
+        ImageFileClassifier.Save(mlContext, Run.Onnx, path, options);
+
+    /// <summary>Architecture, FLOPs, preset and class names as stored in the model's ONNX metadata.</summary>
+    public SgnasModelInfo Info => SgnasModelInfo.Read(Run.Onnx);
+
     internal static SgnasModel FromRetrainFolder(RunFolder run, IDataView input, SgnasEstimatorOptions o, RetrainMetrics? metrics,
         IReadOnlyList<string>? classNames)
     {
@@ -115,7 +129,7 @@ public sealed class SgnasModel : DelegatingTransformer
         using (net)
         {
             var cost = Sgnas.Cost.FlopsCounter.Count(net, net.Preset.InputChannels, net.Preset.InputSize);
-            var ml = new MLContext(o.Seed);
+            var ml = new MLContext(o.SeedValue);
             var estimator = OnnxClassifierPipeline.Create(ml, net, new ChannelNormalization(state.NormalizationMean, state.NormalizationStd), run.Root, classNames);
             return new SgnasModel(estimator.Fit(input), run, net.Architecture, cost.FlopsM, cost.ParamsM, metrics);
         }

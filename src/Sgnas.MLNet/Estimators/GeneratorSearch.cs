@@ -35,7 +35,10 @@ public sealed class GeneratorSearch : IEstimator<GeneratorTransformer>
 
     private readonly Options _options;
 
-    /// <summary>Creates the estimator.</summary>
+    /// <summary>Seed and log of the MLContext whose catalog created this estimator.</summary>
+    internal SgnasHost Host { get; init; } = SgnasHost.None;
+
+    /// <summary>Creates the estimator. The options are read, never written.</summary>
     public GeneratorSearch(Options options)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
@@ -48,13 +51,15 @@ public sealed class GeneratorSearch : IEstimator<GeneratorTransformer>
     public GeneratorTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var run = new RunFolder(_options.ResolveRunFolder());
+        // The generator belongs to the supernet of RunFolder: always that folder (a refit retrains the generator there).
+        var o = _options.ResolveForFit<Options>(Host, continueRun: true, stage: "generator");
+        var run = new RunFolder(o.RunFolder!);
         run.RequireSupernet();
         var preset = SupernetCheckpoint.ReadPreset(run);
-        SchemaChecks.CheckImageColumns(input.Schema, _options.LabelColumnName, _options.FeatureColumnName, preset, needLabel: true);
-        var data = input.ToImageDataset(_options.LabelColumnName, _options.FeatureColumnName);
-        var model = Train(run, data, _options, _options.Training, _options.MaxValidationImages);
-        return new GeneratorTransformer(model, _options.TargetColumnName, _options.HardLimit);
+        SchemaChecks.CheckImageColumns(input.Schema, o.LabelColumnName, o.FeatureColumnName, preset, needLabel: true);
+        var data = input.ToImageDataset(o.LabelColumnName, o.FeatureColumnName);
+        var model = Train(run, data, o, o.Training, o.MaxValidationImages);
+        return new GeneratorTransformer(model, o.TargetColumnName, o.HardLimit);
     }
 
     internal static ArchitectureGeneratorModel Train(RunFolder run, ImageDataset data, SgnasEstimatorOptions o, GeneratorOptions training, int? maxValidationImages,
@@ -71,7 +76,7 @@ public sealed class GeneratorSearch : IEstimator<GeneratorTransformer>
             var val = split.Validation;
             if (maxValidationImages is { } m && m < val.Length) val = val.Take(m).ToArray();
             var norm = new ChannelNormalization(supernet.Preset.Mean.ToArray(), supernet.Preset.Std.ToArray());
-            var model = new GeneratorTrainer(supernet, training with { Seed = o.Seed }, device)
+            var model = new GeneratorTrainer(supernet, training with { Seed = o.SeedValue }, device)
                 .Train(data, val, norm, o.Progress, o.CancellationToken, new GeneratorCheckpoint(run.GeneratorTrainingDir, resume));
             model.Save(run);
             return model;

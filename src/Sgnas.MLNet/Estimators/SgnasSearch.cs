@@ -88,7 +88,10 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
     private readonly Options _options;
     private readonly SearchSpacePreset _preset;
 
-    /// <summary>Creates the estimator; preset and budget are checked here.</summary>
+    /// <summary>Seed and log of the MLContext whose catalog created this estimator.</summary>
+    internal SgnasHost Host { get; init; } = SgnasHost.None;
+
+    /// <summary>Creates the estimator; preset and budget are checked here. The options are read, never written.</summary>
     public SgnasSearch(Options options)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
@@ -104,7 +107,7 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
     public SgnasModel Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var o = _options;
+        var o = _options.ResolveForFit<Options>(Host, continueRun: _options.ReuseCompletedStages, stage: "search");
         SchemaChecks.CheckImageColumns(input.Schema, o.LabelColumnName, o.FeatureColumnName, _preset, needLabel: true);
         ImageDataset? test = null;
         if (o.TestData is not null)
@@ -113,7 +116,7 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
             test = o.TestData.ToImageDataset(o.LabelColumnName, o.FeatureColumnName).WithSource(o.TestDataSource);
         }
         var data = input.ToImageDataset(o.LabelColumnName, o.FeatureColumnName);
-        var run = new RunFolder(o.ResolveRunFolder());
+        var run = new RunFolder(o.RunFolder!);
         var seconds = new Dictionary<string, double>();
         var clock = Stopwatch.StartNew();
 
@@ -125,7 +128,7 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
         }
         else
         {
-            var training = o.Supernet with { Device = o.Device, Seed = o.Seed, MaxTrainImages = o.MaxTrainImages ?? o.Supernet.MaxTrainImages };
+            var training = o.Supernet with { Device = o.Device, Seed = o.SeedValue, MaxTrainImages = o.MaxTrainImages ?? o.Supernet.MaxTrainImages };
             supernetTop1 = new CoreSupernetTrainer(_preset, training).Train(data, run, o.Progress, o.CancellationToken).ValidationTop1;
         }
         seconds["supernet"] = Lap(clock);

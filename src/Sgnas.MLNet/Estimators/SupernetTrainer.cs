@@ -35,7 +35,10 @@ public sealed class SupernetTrainer : IEstimator<SupernetTransformer>
     private readonly Options _options;
     private readonly SearchSpacePreset _preset;
 
-    /// <summary>Creates the estimator; the preset is loaded and checked here.</summary>
+    /// <summary>Seed and log of the MLContext whose catalog created this estimator.</summary>
+    internal SgnasHost Host { get; init; } = SgnasHost.None;
+
+    /// <summary>Creates the estimator; the preset is loaded and checked here. The options are read, never written.</summary>
     public SupernetTrainer(Options options)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
@@ -48,13 +51,14 @@ public sealed class SupernetTrainer : IEstimator<SupernetTransformer>
     {
         ArgumentNullException.ThrowIfNull(input);
         SchemaChecks.CheckImageColumns(input.Schema, _options.LabelColumnName, _options.FeatureColumnName, _preset, needLabel: true);
-        var data = input.ToImageDataset(_options.LabelColumnName, _options.FeatureColumnName);
-        var run = new RunFolder(_options.ResolveRunFolder());
-        var training = _options.Training with { Device = _options.Device, Seed = _options.Seed, MaxTrainImages = _options.MaxTrainImages ?? _options.Training.MaxTrainImages };
-        var result = _options.Resume && File.Exists(run.SupernetMeta)
-            ? CoreTrainer.Resume(run, data, _options.Progress, _options.CancellationToken)
-            : new CoreTrainer(_preset, training).Train(data, run, _options.Progress, _options.CancellationToken);
-        return SupernetTransformer.Create(run, input, _options, result, data.ClassNames, _options.ScoringArchitecture);
+        var o = _options.ResolveForFit<Options>(Host, continueRun: _options.Resume, stage: "supernet");
+        var data = input.ToImageDataset(o.LabelColumnName, o.FeatureColumnName);
+        var run = new RunFolder(o.RunFolder!);
+        var training = o.Training with { Device = o.Device, Seed = o.SeedValue, MaxTrainImages = o.MaxTrainImages ?? o.Training.MaxTrainImages };
+        var result = o.Resume && File.Exists(run.SupernetMeta)
+            ? CoreTrainer.Resume(run, data, o.Progress, o.CancellationToken)
+            : new CoreTrainer(_preset, training).Train(data, run, o.Progress, o.CancellationToken);
+        return SupernetTransformer.Create(run, input, o, result, data.ClassNames, o.ScoringArchitecture);
     }
 
     /// <inheritdoc />
@@ -96,7 +100,7 @@ public sealed class SupernetTransformer : DelegatingTransformer
             var preset = net.Preset;
             var arch = scoringArchitecture is null ? Architecture.Largest(preset) : ArchitectureCodec.Parse(scoringArchitecture, preset);
             using var child = SubnetExtraction.Extract(net, arch);
-            var ml = new MLContext(options.Seed);
+            var ml = new MLContext(options.SeedValue);
             string folder = Path.Combine(run.Root, "supernet-path");
             var estimator = OnnxClassifierPipeline.Create(ml, child, new ChannelNormalization(preset.Mean.ToArray(), preset.Std.ToArray()), folder, classNames);
             return new SupernetTransformer(estimator.Fit(input), run, preset, arch, result);

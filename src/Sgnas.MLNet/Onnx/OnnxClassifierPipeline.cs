@@ -121,6 +121,15 @@ public static class OnnxClassifierPipeline
         ArgumentNullException.ThrowIfNull(network);
         string onnxPath = new RunFolder(outputFolder).Onnx;
         ChildNetworkOnnxExporter.Save(network, onnxPath, ChildNetworkOnnxExportOptions.ForMLNet(pixelNormalization, classNames: classNames));
+        // What the network is travels inside the ONNX bytes (and so inside every .zip): SgnasModelInfo.Read.
+        var preset = network.Preset;
+        var cost = Sgnas.Cost.FlopsCounter.Count(network, preset.InputChannels, preset.InputSize);
+        SgnasModelInfo.AppendMetadata(onnxPath, new SgnasModelInfo
+        {
+            Architecture = network.Architecture.ToString(), FlopsM = cost.FlopsM, ParamsM = cost.ParamsM, Preset = preset.Name,
+            InputChannels = preset.InputChannels, InputSize = preset.InputSize,
+            ClassNames = ClassNames(classNames, preset.NumClasses),
+        }.ToMetadata());
         return Create(mlContext, onnxPath, network.Preset.NumClasses, classNames);
     }
 
