@@ -136,5 +136,8 @@ internal static class RunFolders
         }
     }
 
-    internal static bool IsFree(string path) => !File.Exists(path) && (!Directory.Exists(path) || !Directory.EnumerateFileSystemEntries(path).Any());
+    // The writer's lock files (RunLock) do not make a run: a caller holding the folder's lock (the CLI's demo) still
+    // gets its own folder.
+    internal static bool IsFree(string path) => !File.Exists(path) && (!Directory.Exists(path) ||
+        !Directory.EnumerateFileSystemEntries(path).Any(e => !Path.GetFileName(e).StartsWith(Sgnas.IO.RunLock.FileName, StringComparison.Ordinal)));
 }
