@@ -19,7 +19,8 @@ public sealed class LatencyTableCommand : ICommand
         "  --threads N             intra-op threads (default 1)\n" +
         "  --warmup W              untimed runs per network (default 20)\n" +
         "  --repetitions R         timed samples per network, interleaved; the median is kept (default 31)\n" +
-        "  --min-sample-ms X       each sample averages runs until it lasts X ms (default 1)\n" +
+        "  --min-sample-ms X       each sample averages runs until it lasts X ms (default 0.2)\n" +
+        "  --quantile Q            quantile of the samples kept (default 0.5, the median; 0.1 on a busy machine)\n" +
         "  --seed S                weights and interleaving order (default 1)\n" +
         "  --out FILE              write the table (JSON) here\n" +
         "  --table FILE            validate this table instead of measuring one\n" +
@@ -37,7 +38,8 @@ public sealed class LatencyTableCommand : ICommand
             Threads = args.Int("threads", 1, min: 1),
             Warmup = args.Int("warmup", 20, min: 0),
             Repetitions = args.Int("repetitions", 31, min: 1),
-            MinSampleMs = args.Double("min-sample-ms", 1.0),
+            MinSampleMs = args.Double("min-sample-ms", 0.2),
+            Quantile = args.Double("quantile", 0.5),
             Seed = args.Int("seed", 1),
         };
         string? outPath = args.String("out");

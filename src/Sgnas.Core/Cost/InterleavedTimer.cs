@@ -2,8 +2,9 @@ using System.Diagnostics;
 
 namespace Sgnas.Cost;
 
-/// <summary>Median latency of one runner and the spread of its samples.</summary>
-/// <param name="MedianMs">Median over the samples, ms per run.</param>
+/// <summary>The kept latency of one runner and the spread of its samples.</summary>
+/// <param name="MedianMs">The kept quantile of the samples (<see cref="LatencyMeasurementOptions.Quantile"/>, the
+/// median by default), ms per run.</param>
 /// <param name="Q1Ms">First quartile, ms.</param>
 /// <param name="Q3Ms">Third quartile, ms.</param>
 /// <param name="RunsPerSample">Back-to-back runs averaged into one sample.</param>
@@ -11,13 +12,17 @@ public sealed record LatencySample(double MedianMs, double Q1Ms, double Q3Ms, in
 {
     /// <summary>Interquartile range relative to the median: a noise indicator.</summary>
     public double RelativeIqr => MedianMs > 0 ? (Q3Ms - Q1Ms) / MedianMs : double.NaN;
+    /// <summary>The sample median, ms per run (equals <see cref="MedianMs"/> unless another quantile was kept).</summary>
+    public double Q2Ms { get; init; } = MedianMs;
 }
 
 /// <summary>
 /// Times many runners robustly on a machine that may be busy (docs/latency.md): each runner is warmed up, its runs
 /// per sample are calibrated so a sample lasts at least <see cref="LatencyMeasurementOptions.MinSampleMs"/>, then
 /// samples are taken in rounds that visit every runner once in a fresh random order, so slow phases of the machine
-/// spread over all runners instead of biasing the ones that happened to run then; the median per runner is kept.
+/// spread over all runners instead of biasing the ones that happened to run then; the median (or the configured
+/// quantile) per runner is kept. Each sample starts with one untimed run, so that the runner's weights are back in
+/// cache after the other runners' turns, as they are inside a network that runs over and over.
 /// </summary>
 public static class InterleavedTimer
 {
@@ -53,6 +58,7 @@ public static class InterleavedTimer
             rng.Shuffle(order);
             foreach (int i in order)
             {
+                runners[i].Run(); // back in cache after the other runners' turns
                 samples[i][r] = TimeOnce(runners[i], perSample[i]);
                 cancellationToken.ThrowIfCancellationRequested();
             }
@@ -62,7 +68,7 @@ public static class InterleavedTimer
         for (int i = 0; i < n; i++)
         {
             var s = samples[i].OrderBy(v => v).ToArray();
-            result[i] = new LatencySample(Quantile(s, 0.5), Quantile(s, 0.25), Quantile(s, 0.75), perSample[i]);
+            result[i] = new LatencySample(Quantile(s, options.Quantile), Quantile(s, 0.25), Quantile(s, 0.75), perSample[i]) { Q2Ms = Quantile(s, 0.5) };
         }
         return result;
     }

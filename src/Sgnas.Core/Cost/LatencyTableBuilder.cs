@@ -94,6 +94,7 @@ public static class LatencyTableBuilder
             {
                 Name = runtime.Name, Version = runtime.Version, Threads = runtime.Threads, Settings = runtime.Settings,
                 Warmup = options.Warmup, Repetitions = options.Repetitions,
+                Statistic = options.Quantile == 0.5 ? "median" : $"quantile {options.Quantile.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}",
             },
             CreatedUtc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
         };

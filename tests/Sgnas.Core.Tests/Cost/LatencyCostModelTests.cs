@@ -232,7 +232,7 @@ public class LatencyCostModelTests
         Assert.True(s[0].MedianMs >= 1.9, $"slow runner median {s[0].MedianMs}");
         Assert.True(s[0].RunsPerSample is >= 1 and <= 2);
         Assert.True(s[1].RunsPerSample > 10, "a fast runner is averaged over many runs per sample");
-        Assert.Equal(1 + 5 + s[0].RunsPerSample * 5, slow.Calls); // warm-up, 5 calibration runs, the samples
+        Assert.Equal(1 + 5 + (1 + s[0].RunsPerSample) * 5, slow.Calls); // warm-up, 5 calibration runs, per sample one re-warm run and the timed runs
     }
 
     private sealed class SleepRunner(double ms) : ILatencyRunner
