@@ -20,6 +20,8 @@ public sealed class CompareCommand : ICommand
         "  --random-points N          random architectures scored for Fig. 6a (default 300)\n" +
         "  --evaluations N  --population N  --iterations N  --top-k N\n" +
         "  --recalibration-images N  --val-images N  --dataset PATH  --seed N  --device D\n" +
+        "  --unas                     also run UNAS (re-runs per budget; options below)\n" +
+        UnasCliOptions.Usage +
         "  --json";
 
     public int Run(Args args)
@@ -30,12 +32,15 @@ public sealed class CompareCommand : ICommand
         int randomPoints = args.Int("random-points", 300, 0);
         bool hardLimit = args.Flag("hard-limit");
         var o = SearchOptionsParser.Parse(args);
+        bool withUnas = args.Flag("unas");
+        var unas = UnasCliOptions.Parse(args);
         var output = new Output(args.Flag("json"));
         args.RejectUnknown(Name);
 
         var device = DeviceSelector.Resolve(o.Device);
         using var session = SearchSession.Open(run, device, o.Session);
         var strategies = SearchStrategies.ForComparison(session, o.Random, o.Evolution, hardLimit, output.Log);
+        if (withUnas) strategies = strategies.Append(UnasSearchStrategy.FromSession(session, unas)).ToList();
         output.Log($"comparing {string.Join(", ", strategies.Select(s => s.Name))} on {targets.Length} targets; " +
                    $"{session.Evaluator.Data.RecalibrationCount} recalibration / {session.Evaluator.Data.ValidationCount} validation images");
         var result = new ComparisonHarness(session.Evaluator, strategies)

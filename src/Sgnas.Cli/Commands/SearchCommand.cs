@@ -12,7 +12,7 @@ public sealed class SearchCommand : ICommand
     public string Summary => "Search an architecture under a FLOPs target (random search, evolution, or the trained generator).";
     public string Usage =>
         "  --run DIR                  run folder with supernet.pt/json (required)\n" +
-        "  --strategy random|evolution|generator   (default evolution; generator needs generator.json in DIR)\n" +
+        "  --strategy random|evolution|generator|unas   (default evolution; generator needs generator.json in DIR)\n" +
         "  --hard-limit               generator: repair architectures over the target until they fit\n" +
         "  --flops X                  FLOPs target in M (required)\n" +
         "  --evaluations N            random: architectures to score (default 1000)\n" +
@@ -24,6 +24,7 @@ public sealed class SearchCommand : ICommand
         "  --dataset PATH             dataset instead of the supernet's (default as trained: Fashion-MNIST)\n" +
         "  --seed N                   seed of the tuner and of the evaluation subsets (default 0)\n" +
         "  --device D                 cpu, cuda, cuda:N (default cpu)\n" +
+        UnasCliOptions.Usage +
         "  --json";
 
     public int Run(Args args)
@@ -34,6 +35,7 @@ public sealed class SearchCommand : ICommand
         if (double.IsNaN(flops)) throw new UsageException("--flops is required (FLOPs target in M).");
         bool hardLimit = args.Flag("hard-limit");
         var o = SearchOptionsParser.Parse(args);
+        var unas = UnasCliOptions.Parse(args);
         var output = new Output(args.Flag("json"));
         args.RejectUnknown(Name);
         SearchSession.ValidateStrategyName(strategy);
@@ -41,7 +43,9 @@ public sealed class SearchCommand : ICommand
         var device = DeviceSelector.Resolve(o.Device);
         using var session = SearchSession.Open(run, device, o.Session);
         output.Log($"supernet {session.Supernet.Preset.Name} from {session.Run.Root}; {o.Session.Evaluation.RecalibrationImages} recalibration / {session.Evaluator.Data.ValidationCount} validation images");
-        var result = session.CreateStrategy(strategy, o.Random, o.Evolution, hardLimit).Search(flops, CancellationToken.None, output.Progress());
+        var chosen = strategy.Equals("unas", StringComparison.OrdinalIgnoreCase)
+            ? UnasSearchStrategy.FromSession(session, unas) : session.CreateStrategy(strategy, o.Random, o.Evolution, hardLimit);
+        var result = chosen.Search(flops, CancellationToken.None, output.Progress());
         var json = SearchOptionsParser.ToJson(result);
         AtomicFile.WriteAllText(Path.Combine(session.Run.SearchDir, $"{result.Strategy}_{flops.ToString("0.###", CultureInfo.InvariantCulture)}M.json"),
             System.Text.Json.JsonSerializer.Serialize(json, Output.JsonOptions));
