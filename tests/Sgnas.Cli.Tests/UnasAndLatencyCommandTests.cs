@@ -13,6 +13,7 @@ public sealed class UnasAndLatencyCommandTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("sgnas-cli-unas-").FullName;
     private readonly (double Min, double Max) _range;
+    private readonly SearchSpacePreset _preset;
 
     public UnasAndLatencyCommandTests()
     {
@@ -22,6 +23,7 @@ public sealed class UnasAndLatencyCommandTests : IDisposable
             Name = "tiny-cli", InputChannels = 1, InputSize = 8, NumClasses = 3, StemChannels = 4, StemStride = 1,
             FirstBlockChannels = 4, Layers = new[] { new LayerSpec(4, 1), new LayerSpec(6, 2) }, HeadChannels = 8,
         };
+        _preset = preset;
         _range = new FlopsLookupTable(preset).Range();
         TorchSharp.torch.manual_seed(0);
         using var net = new Supernet(preset);
@@ -100,6 +102,32 @@ public sealed class UnasAndLatencyCommandTests : IDisposable
         var (exit3, _, stderr3) = CliRunner.Run("latency-table", "--preset", "cifar", "--table", path, "--validate", "2");
         Assert.Equal(1, exit3);
         Assert.Contains("does not fit preset 'cifar'", stderr3);
+    }
+
+    [Fact]
+    public void UnasSearchesUnderALatencyBudgetFromAMeasuredTable()
+    {
+        string presetPath = Path.Combine(_dir, "tiny-cli.json");
+        File.WriteAllText(presetPath, _preset.ToJson());
+        string table = Path.Combine(_dir, "tiny-latency.json");
+        var (e1, _, s1) = CliRunner.Run("latency-table", "--preset", presetPath, "--warmup", "1", "--repetitions", "3", "--min-sample-ms", "0", "--out", table);
+        Assert.True(e1 == 0, s1);
+        var model = new LatencyCostModel(_preset, LatencyTable.Load(table));
+        var (lo, hi) = model.Range();
+        string budget = (0.5 * (lo + hi)).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        var (exit, stdout, stderr) = CliRunner.Run(new[] { "search", "--run", _dir, "--dataset", _dir, "--strategy", "unas", "--budget-ms", budget, "--latency-table", table, "--json" }.Concat(TinyUnas).ToArray());
+        Assert.True(exit == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal("latency", doc.RootElement.GetProperty("constraint").GetString());
+        var arch = ArchitectureCodec.Parse(doc.RootElement.GetProperty("architecture").GetString()!);
+        Assert.Equal(model.PredictMs(arch), doc.RootElement.GetProperty("predictedMs").GetDouble(), 9);
+
+        var (e2, _, s2) = CliRunner.Run("search", "--run", _dir, "--strategy", "evolution", "--budget-ms", budget, "--latency-table", table);
+        Assert.Equal(2, e2);
+        Assert.Contains("--budget-ms works with --strategy unas", s2);
+        var (e3, _, s3) = CliRunner.Run("search", "--run", _dir, "--strategy", "unas", "--budget-ms", budget);
+        Assert.Equal(2, e3);
+        Assert.Contains("--budget-ms needs --latency-table", s3);
     }
 
     public void Dispose()

@@ -32,7 +32,11 @@ public sealed class SearchCommand : ICommand
         string run = args.Required("run");
         string strategy = args.String("strategy", "evolution")!;
         double flops = args.Double("flops", double.NaN);
-        if (double.IsNaN(flops)) throw new UsageException("--flops is required (FLOPs target in M).");
+        var latency = UnasCliOptions.ParseLatencyBudget(args);
+        if (latency is not null && !double.IsNaN(flops)) throw new UsageException("give either --flops or --budget-ms, not both.");
+        if (latency is not null && !strategy.Equals("unas", StringComparison.OrdinalIgnoreCase))
+            throw new UsageException("--budget-ms works with --strategy unas so far; random, evolution and the generator take --flops.");
+        if (double.IsNaN(flops) && latency is null) throw new UsageException("--flops is required (FLOPs target in M).");
         bool hardLimit = args.Flag("hard-limit");
         var o = SearchOptionsParser.Parse(args);
         var unas = UnasCliOptions.Parse(args);
@@ -43,6 +47,16 @@ public sealed class SearchCommand : ICommand
         var device = DeviceSelector.Resolve(o.Device);
         using var session = SearchSession.Open(run, device, o.Session);
         output.Log($"supernet {session.Supernet.Preset.Name} from {session.Run.Root}; {o.Session.Evaluation.RecalibrationImages} recalibration / {session.Evaluator.Data.ValidationCount} validation images");
+        if (latency is { } lat)
+        {
+            var cost = UnasCliOptions.LatencyCost(session, lat.TablePath);
+            var r = UnasSearchStrategy.FromSession(session, unas, cost).Search(lat.BudgetMs, CancellationToken.None, output.Progress());
+            var lj = UnasCliOptions.LatencyJson(r, cost);
+            AtomicFile.WriteAllText(Path.Combine(session.Run.SearchDir, $"{r.Strategy}_{lat.BudgetMs.ToString("0.####", CultureInfo.InvariantCulture)}ms.json"),
+                System.Text.Json.JsonSerializer.Serialize(lj, Output.JsonOptions));
+            output.Result(lj, () => $"{r.Strategy} under {lat.BudgetMs:0.####} ms: {r.Architecture}\npredicted {cost.Evaluate(r.Architecture):F4} ms  FLOPs {r.FlopsM:F3} M  val top-1 {100 * r.ValTop1:F2} %  in {r.Seconds:F1} s");
+            return 0;
+        }
         var chosen = strategy.Equals("unas", StringComparison.OrdinalIgnoreCase)
             ? UnasSearchStrategy.FromSession(session, unas) : session.CreateStrategy(strategy, o.Random, o.Evolution, hardLimit);
         var result = chosen.Search(flops, CancellationToken.None, output.Progress());
