@@ -63,7 +63,7 @@ public sealed class LatencyTableCommand : ICommand
         };
         var machine = LatencyMachine.Current();
         if (machine.LoadAverage is { } load && load > machine.LogicalCores * 0.5)
-            output.Log($"warning: load average {load:F1} on {machine.LogicalCores} logical cores; latencies measured now are noisy (medians and interleaving limit, not remove, the effect).");
+            output.Log($"warning: load average {load:F1} on {machine.LogicalCores} logical cores; latencies measured now are noisy (interleaving limits, not removes, the effect; --quantile 0.1 keeps the undisturbed runs better than the median).");
 
         LatencyTable table;
         IReadOnlyList<(LatencyProbe Probe, LatencySample Sample)>? probes = null;

@@ -8,7 +8,7 @@ namespace Sgnas.Cost;
 /// <summary>
 /// TorchSharp (libtorch, CPU) as a latency runtime: the probes are the project's own modules in eval mode, run
 /// under no_grad, the way <see cref="ChildNetwork"/> runs inference. Sets libtorch's intra-op thread count for its
-/// lifetime and restores it on dispose.
+/// lifetime (only when it differs) and restores it on dispose.
 /// </summary>
 public sealed class TorchLatencyRuntime : ILatencyRuntime
 {
@@ -20,7 +20,7 @@ public sealed class TorchLatencyRuntime : ILatencyRuntime
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "Threads must be at least 1.");
         Threads = threads;
         _previousThreads = torch.get_num_threads();
-        torch.set_num_threads(threads);
+        if (_previousThreads != threads) torch.set_num_threads(threads);
     }
 
     /// <inheritdoc />
@@ -58,7 +58,10 @@ public sealed class TorchLatencyRuntime : ILatencyRuntime
     }
 
     /// <summary>Restores libtorch's previous thread count.</summary>
-    public void Dispose() => torch.set_num_threads(_previousThreads);
+    public void Dispose()
+    {
+        if (_previousThreads != Threads) torch.set_num_threads(_previousThreads);
+    }
 
     private sealed class Runner : ILatencyRunner
     {
