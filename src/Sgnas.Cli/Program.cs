@@ -7,6 +7,7 @@ var commands = new ICommand[]
 {
     new InfoCommand(),
     new FlopsCommand(),
+    new LatencyTableCommand(),
     new TrainSupernetCommand(),
     new TrainGeneratorCommand(),
     new GenerateCommand(),

@@ -22,6 +22,8 @@ public sealed class CompareCommand : ICommand
         "  --evaluations N  --population N  --iterations N  --top-k N\n" +
         "  --recalibration-images N  --val-images N  --dataset PATH  --seed N  --device D\n" +
         "  --resume                   reuse the searches an interrupted compare finished (OUT/finished/)\n" +
+        "  --unas                     also run UNAS (re-runs per budget; options below)\n" +
+        UnasCliOptions.Usage +
         "  --json";
 
     public int Run(Args args)
@@ -33,6 +35,8 @@ public sealed class CompareCommand : ICommand
         bool hardLimit = args.Flag("hard-limit");
         bool resume = args.Flag("resume");
         var o = SearchOptionsParser.Parse(args);
+        bool withUnas = args.Flag("unas");
+        var unas = UnasCliOptions.Parse(args);
         var output = new Output(args.Flag("json"));
         args.RejectUnknown(Name);
 
@@ -49,6 +53,7 @@ public sealed class CompareCommand : ICommand
             throw new InvalidOperationException($"{finished.Folder} holds searches of an earlier compare; pass --resume to reuse them, or delete the folder.");
         longRun.Kept = $"every finished (strategy, target) search is kept in {finished.Folder}; continue with the same command and --resume.";
         var strategies = SearchStrategies.ForComparison(session, o.Random, o.Evolution, hardLimit, output.Log).Select(finished.Wrap).ToList();
+        if (withUnas) strategies.Add(finished.Wrap(UnasSearchStrategy.FromSession(session, unas)));
         output.Log($"comparing {string.Join(", ", strategies.Select(s => s.Name))} on {targets.Length} targets; " +
                    $"{session.Evaluator.Data.RecalibrationCount} recalibration / {session.Evaluator.Data.ValidationCount} validation images");
         var result = new ComparisonHarness(session.Evaluator, strategies)

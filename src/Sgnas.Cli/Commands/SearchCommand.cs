@@ -12,7 +12,7 @@ public sealed class SearchCommand : ICommand
     public string Summary => "Search an architecture under a FLOPs target (random search, evolution, or the trained generator).";
     public string Usage =>
         "  --run DIR                  run folder with supernet.pt/json (required)\n" +
-        "  --strategy random|evolution|generator   (default evolution; generator needs generator.json in DIR)\n" +
+        "  --strategy random|evolution|generator|unas   (default evolution; generator needs generator.json in DIR)\n" +
         "  --hard-limit               generator: repair architectures over the target until they fit\n" +
         "  --flops X                  FLOPs target in M (required)\n" +
         "  --evaluations N            random: architectures to score (default 1000)\n" +
@@ -25,6 +25,7 @@ public sealed class SearchCommand : ICommand
         "  --seed N                   seed of the tuner and of the evaluation subsets (default 0)\n" +
         "  --device D                 cpu, cuda, cuda:N (default cpu)\n" +
         "  --resume                   return the result an earlier identical search already wrote, instead of searching again\n" +
+        UnasCliOptions.Usage +
         "  --json";
 
     public int Run(Args args)
@@ -33,9 +34,14 @@ public sealed class SearchCommand : ICommand
         bool resume = args.Flag("resume");
         string strategy = args.String("strategy", "evolution")!;
         double flops = args.Double("flops", double.NaN);
-        if (double.IsNaN(flops)) throw new UsageException("--flops is required (FLOPs target in M).");
+        var latency = UnasCliOptions.ParseLatencyBudget(args);
+        if (latency is not null && !double.IsNaN(flops)) throw new UsageException("give either --flops or --budget-ms, not both.");
+        if (latency is not null && !strategy.Equals("unas", StringComparison.OrdinalIgnoreCase))
+            throw new UsageException("--budget-ms works with --strategy unas so far; random, evolution and the generator take --flops.");
+        if (double.IsNaN(flops) && latency is null) throw new UsageException("--flops is required (FLOPs target in M).");
         bool hardLimit = args.Flag("hard-limit");
         var o = SearchOptionsParser.Parse(args);
+        var unas = UnasCliOptions.Parse(args);
         var output = new Output(args.Flag("json"));
         args.RejectUnknown(Name);
         SearchSession.ValidateStrategyName(strategy);
@@ -47,10 +53,22 @@ public sealed class SearchCommand : ICommand
         var device = DeviceSelector.Resolve(o.Device);
         using var session = SearchSession.Open(run, device, o.Session);
         output.Log($"supernet {session.Supernet.Preset.Name} from {session.Run.Root}; {o.Session.Evaluation.RecalibrationImages} recalibration / {session.Evaluator.Data.ValidationCount} validation images");
+        if (latency is { } lat)
+        {
+            var cost = UnasCliOptions.LatencyCost(session, lat.TablePath);
+            var r = UnasSearchStrategy.FromSession(session, unas, cost).Search(lat.BudgetMs, longRun.Token, output.Progress());
+            var lj = UnasCliOptions.LatencyJson(r, cost);
+            AtomicFile.WriteAllText(Path.Combine(session.Run.SearchDir, $"{r.Strategy}_{lat.BudgetMs.ToString("0.####", CultureInfo.InvariantCulture)}ms.json"),
+                System.Text.Json.JsonSerializer.Serialize(lj, Output.JsonOptions));
+            output.Result(lj, () => $"{r.Strategy} under {lat.BudgetMs:0.####} ms: {r.Architecture}\npredicted {cost.Evaluate(r.Architecture):F4} ms  FLOPs {r.FlopsM:F3} M  val top-1 {100 * r.ValTop1:F2} %  in {r.Seconds:F1} s");
+            return 0;
+        }
         // The finished search (with every trial) is stored before the summary file, so --resume can return it.
         var finished = new FinishedSearches(Path.Combine(session.Run.SearchDir, "finished"), session.Supernet.Preset, SearchOptionsParser.Key(o, hardLimit), resume);
         longRun.Kept = "no search had finished; a search restarts from its seed (it is deterministic), so nothing is lost but time.";
-        var result = finished.Search(session.CreateStrategy(strategy, o.Random, o.Evolution, hardLimit), flops, longRun.Token, output.Progress());
+        var chosen = strategy.Equals("unas", StringComparison.OrdinalIgnoreCase)
+            ? UnasSearchStrategy.FromSession(session, unas) : session.CreateStrategy(strategy, o.Random, o.Evolution, hardLimit);
+        var result = finished.Search(chosen, flops, longRun.Token, output.Progress());
         if (finished.Reused > 0) output.Log($"reused the finished search {finished.PathOf(result.Strategy, flops)} (--resume)");
         var json = SearchOptionsParser.ToJson(result);
         AtomicFile.WriteAllText(Path.Combine(session.Run.SearchDir, $"{result.Strategy}_{flops.ToString("0.###", CultureInfo.InvariantCulture)}M.json"),

@@ -86,7 +86,7 @@ public sealed class SearchSession : IDisposable
     public ISearchStrategy EvolutionSearch(EvolutionSearchOptions? options = null) => TunerSearchStrategy.Evolution(Evaluator, options);
 
     /// <summary>Names accepted by <see cref="CreateStrategy"/>.</summary>
-    public static IReadOnlyList<string> StrategyNames { get; } = new[] { "random", "evolution", "generator" };
+    public static IReadOnlyList<string> StrategyNames { get; } = new[] { "random", "evolution", "generator", "unas" };
 
     /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="name"/> is a strategy name (checked before loading anything).</summary>
     public static void ValidateStrategyName(string name)
@@ -106,6 +106,7 @@ public sealed class SearchSession : IDisposable
         {
             "random" => RandomSearch(random),
             "evolution" => EvolutionSearch(evolution),
+            "unas" => UnasSearchStrategy.FromSession(this),
             _ => GeneratorSearch(generatorHardLimit),
         };
     }

@@ -1,0 +1,137 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Sgnas.Cost;
+using Sgnas.IO;
+using Sgnas.Modules;
+using Sgnas.SearchSpace;
+
+namespace Sgnas.Cli.Tests;
+
+/// <summary><c>search --strategy unas</c>, <c>compare --unas</c> and <c>latency-table</c> end to end (tiny sizes; no timing assertions).</summary>
+public sealed class UnasAndLatencyCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("sgnas-cli-unas-").FullName;
+    private readonly (double Min, double Max) _range;
+    private readonly SearchSpacePreset _preset;
+
+    public UnasAndLatencyCommandTests()
+    {
+        Sgnas.Runtime.TorchNative.EnsureLoaded();
+        var preset = new SearchSpacePreset
+        {
+            Name = "tiny-cli", InputChannels = 1, InputSize = 8, NumClasses = 3, StemChannels = 4, StemStride = 1,
+            FirstBlockChannels = 4, Layers = new[] { new LayerSpec(4, 1), new LayerSpec(6, 2) }, HeadChannels = 8,
+        };
+        _preset = preset;
+        _range = new FlopsLookupTable(preset).Range();
+        TorchSharp.torch.manual_seed(0);
+        using var net = new Supernet(preset);
+        SupernetCheckpoint.Save(new RunFolder(_dir), net, new SupernetCheckpointInfo
+        {
+            Preset = SupernetCheckpoint.PresetNode(preset),
+            Options = JsonNode.Parse("""{"validationFraction": 0.25, "seed": 0}"""),
+        });
+        int n = 64;
+        var r = new Random(1);
+        var images = new byte[16 + n * 64];
+        BinaryPrimitives.WriteInt32BigEndian(images, 0x803);
+        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(4), n);
+        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(8), 8);
+        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(12), 8);
+        r.NextBytes(images.AsSpan(16));
+        var labels = new byte[8 + n];
+        BinaryPrimitives.WriteInt32BigEndian(labels, 0x801);
+        BinaryPrimitives.WriteInt32BigEndian(labels.AsSpan(4), n);
+        for (int i = 0; i < n; i++) labels[8 + i] = (byte)(i % 3);
+        File.WriteAllBytes(Path.Combine(_dir, "train-images-idx3-ubyte"), images);
+        File.WriteAllBytes(Path.Combine(_dir, "train-labels-idx1-ubyte"), labels);
+    }
+
+    private string Target(double share) => (_range.Min + share * (_range.Max - _range.Min)).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static readonly string[] TinyUnas = { "--unas-steps", "2", "--unas-samples", "2", "--unas-images", "8", "--recalibration-images", "16", "--val-images", "16" };
+
+    [Fact]
+    public void SearchWithUnasPrintsItsPick()
+    {
+        var (exit, stdout, stderr) = CliRunner.Run(new[] { "search", "--run", _dir, "--dataset", _dir, "--strategy", "unas", "--flops", Target(0.5), "--unas-objective", "gen", "--json" }.Concat(TinyUnas).ToArray());
+        Assert.True(exit == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal("unas", doc.RootElement.GetProperty("strategy").GetString());
+        Assert.Equal(1, doc.RootElement.GetProperty("evaluated").GetInt32());
+        ArchitectureCodec.Parse(doc.RootElement.GetProperty("architecture").GetString()!);
+    }
+
+    [Fact]
+    public void CompareWithUnasAddsItsRows()
+    {
+        string outDir = Path.Combine(_dir, "cmp");
+        var (exit, stdout, stderr) = CliRunner.Run(new[] { "compare", "--run", _dir, "--dataset", _dir, "--flops", $"{Target(0.3)},{Target(0.7)}", "--unas",
+            "--evaluations", "2", "--population", "2", "--iterations", "1", "--top-k", "1", "--random-points", "3", "--out", outDir, "--json" }.Concat(TinyUnas).ToArray());
+        Assert.True(exit == 0, stderr);
+        var json = JsonNode.Parse(stdout)!;
+        Assert.Equal(6, json["results"]!.AsArray().Count);
+        Assert.Contains(json["totals"]!.AsArray(), t => t!["strategy"]!.GetValue<string>() == "unas");
+    }
+
+    [Fact]
+    public void BadUnasObjectiveIsAUsageError()
+    {
+        var (exit, _, stderr) = CliRunner.Run("search", "--run", _dir, "--strategy", "unas", "--flops", Target(0.5), "--unas-objective", "best");
+        Assert.Equal(2, exit);
+        Assert.Contains("--unas-objective must be val or gen", stderr);
+    }
+
+    [Fact]
+    public void LatencyTableWritesAVersionedTableAndValidates()
+    {
+        string path = Path.Combine(_dir, "latency.json");
+        var (exit, stdout, stderr) = CliRunner.Run("latency-table", "--preset", "fashion-small", "--warmup", "1", "--repetitions", "3",
+            "--min-sample-ms", "0", "--validate", "4", "--out", path, "--json");
+        Assert.True(exit == 0, stderr);
+        var table = LatencyTable.Load(path);
+        Assert.Equal("fashion-small", table.Preset);
+        Assert.Equal("onnxruntime", table.Runtime.Name);
+        Assert.Equal(1, table.Runtime.Threads);
+        var json = JsonNode.Parse(stdout)!;
+        Assert.Equal(4, json["validation"]!["points"]!.AsArray().Count);
+        // validating the written table again reads it instead of measuring
+        var (exit2, _, stderr2) = CliRunner.Run("latency-table", "--preset", "fashion-small", "--table", path, "--validate", "2", "--warmup", "1", "--repetitions", "2", "--json");
+        Assert.True(exit2 == 0, stderr2);
+        var (exit3, _, stderr3) = CliRunner.Run("latency-table", "--preset", "cifar", "--table", path, "--validate", "2");
+        Assert.Equal(1, exit3);
+        Assert.Contains("does not fit preset 'cifar'", stderr3);
+    }
+
+    [Fact]
+    public void UnasSearchesUnderALatencyBudgetFromAMeasuredTable()
+    {
+        string presetPath = Path.Combine(_dir, "tiny-cli.json");
+        File.WriteAllText(presetPath, _preset.ToJson());
+        string table = Path.Combine(_dir, "tiny-latency.json");
+        var (e1, _, s1) = CliRunner.Run("latency-table", "--preset", presetPath, "--warmup", "1", "--repetitions", "3", "--min-sample-ms", "0", "--out", table);
+        Assert.True(e1 == 0, s1);
+        var model = new LatencyCostModel(_preset, LatencyTable.Load(table));
+        var (lo, hi) = model.Range();
+        string budget = (0.5 * (lo + hi)).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        var (exit, stdout, stderr) = CliRunner.Run(new[] { "search", "--run", _dir, "--dataset", _dir, "--strategy", "unas", "--budget-ms", budget, "--latency-table", table, "--json" }.Concat(TinyUnas).ToArray());
+        Assert.True(exit == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal("latency", doc.RootElement.GetProperty("constraint").GetString());
+        var arch = ArchitectureCodec.Parse(doc.RootElement.GetProperty("architecture").GetString()!);
+        Assert.Equal(model.PredictMs(arch), doc.RootElement.GetProperty("predictedMs").GetDouble(), 9);
+
+        var (e2, _, s2) = CliRunner.Run("search", "--run", _dir, "--strategy", "evolution", "--budget-ms", budget, "--latency-table", table);
+        Assert.Equal(2, e2);
+        Assert.Contains("--budget-ms works with --strategy unas", s2);
+        var (e3, _, s3) = CliRunner.Run("search", "--run", _dir, "--strategy", "unas", "--budget-ms", budget);
+        Assert.Equal(2, e3);
+        Assert.Contains("--budget-ms needs --latency-table", s3);
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+}
