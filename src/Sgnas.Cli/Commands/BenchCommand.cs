@@ -18,6 +18,10 @@ public sealed class BenchCommand : ICommand
         "  --device D           cpu, cuda, cuda:N (default cpu)\n" +
         $"  --seed N             (default {Defaults.Seed})\n" +
         "  --threads N          libtorch intra-op threads (default: libtorch's choice)\n" +
+        "  --workloads LIST     instead: time the steps compared with PyTorch in bench/ (child,path,fair,generator)\n" +
+        "  --arch TEXT          with --workloads: architecture of the child and single-path steps (default all e6 3,5,7,3,5,7)\n" +
+        "  --fair-paths LIST    with --workloads: ';'-separated paths of the fair step (default: the trainer's first draw)\n" +
+        "  --warmup N           with --workloads: untimed steps first (default 2)\n" +
         "  --json";
 
     private static readonly SupernetBenchmarkOptions Defaults = new();
@@ -25,6 +29,7 @@ public sealed class BenchCommand : ICommand
     public int Run(Args args)
     {
         var preset = SearchSpacePreset.Load(args.String("preset", "fashion-small")!);
+        if (args.String("workloads") is string workloads) return RunSteps(args, preset, workloads);
         var options = new SupernetBenchmarkOptions
         {
             BatchSize = args.Int("batch-size", Defaults.BatchSize, min: 2),
@@ -50,6 +55,33 @@ public sealed class BenchCommand : ICommand
             $"{$"fair step ({r.PathsPerStep} paths, one SGD update)",-44} {r.FairStepMs,9:F1} {r.FairStepCpuMs,9:F1}",
             $"RSS over {r.MemorySteps} fair steps: {r.RssStartMb:F1} MB -> {r.RssMidMb:F1} MB (after {r.MemorySteps / 2}) -> {r.RssEndMb:F1} MB " +
             $"(after {r.MemorySteps}); growth in the second half {r.RssGrowthSecondHalfMb:+0.0;-0.0} MB"));
+        return 0;
+    }
+
+    // The project's side of bench/run.sh: median step times of the workloads the PyTorch twin mirrors.
+    private int RunSteps(Args args, SearchSpacePreset preset, string workloads)
+    {
+        var d = new StepBenchmarkOptions();
+        var options = new StepBenchmarkOptions
+        {
+            Workloads = workloads.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Architecture = args.String("arch"),
+            FairPaths = args.String("fair-paths")?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            BatchSize = args.Int("batch-size", d.BatchSize, min: 2),
+            Steps = args.Int("steps", d.Steps, min: 1),
+            WarmupSteps = args.Int("warmup", d.WarmupSteps, min: 0),
+            Device = args.String("device", d.Device)!,
+            Seed = args.Int("seed", d.Seed),
+            Threads = args.String("threads") is null ? null : args.Int("threads", 1, min: 1),
+        };
+        var output = new Output(args.Flag("json"));
+        args.RejectUnknown(Name);
+        var r = StepBenchmark.Run(preset, options, output.Log);
+        output.Result(r, () => string.Join('\n', new[]
+            {
+                $"preset {preset.Name}, batch {r.BatchSize}, {r.Threads} threads (medians)",
+                $"{"step",-12} {"wall ms",9} {"cpu ms",9}",
+            }.Concat(r.Timings.Select(t => $"{t.Name,-12} {t.WallMs,9:F1} {t.CpuMs,9:F1}"))));
         return 0;
     }
 }
