@@ -33,11 +33,11 @@ FAIR=$("$PY" -c "import json,sys; print(';'.join(json.load(open(sys.argv[1]))['f
 echo "bench: architecture $ARCH" >&2
 echo "bench: fair paths $FAIR" >&2
 
-ours() {  # threads
-  $SGNAS bench --preset "$PRESET" --workloads "$WORKLOADS" --arch "$ARCH" --fair-paths "$FAIR" \
+ours() {  # threads variant (channels-last is the project's default; SGNAS_CHANNELS_LAST=0 gives NCHW)
+  SGNAS_CHANNELS_LAST=$([ "$2" = nchw ] && echo 0 || echo 1) $SGNAS bench --preset "$PRESET" --workloads "$WORKLOADS" --arch "$ARCH" --fair-paths "$FAIR" \
     --steps "$STEPS" --warmup "$WARMUP" --threads "$1" --json 2>/dev/null |
-    "$PY" -c "import json,sys; r=json.load(sys.stdin); print(json.dumps({'side':'ours','variant':'nchw','threads':r['threads'],
-      'workloads':{t['name']:{'wallMs':t['wallMs'],'cpuMs':t['cpuMs']} for t in r['timings']}}))"
+    "$PY" -c "import json,sys; r=json.load(sys.stdin); print(json.dumps({'side':'ours','variant':sys.argv[1],'threads':r['threads'],
+      'workloads':{t['name']:{'wallMs':t['wallMs'],'cpuMs':t['cpuMs']} for t in r['timings']}}))" "$2"
 }
 twin() {  # threads variant
   "$PY" bench/twin.py --preset "$PRESET_FILE" --arch "$ARCH" --fair-paths "$FAIR" --workloads "$WORKLOADS" \
@@ -50,14 +50,15 @@ RESULTS="$OUT/results.jsonl"
 for round in $(seq 1 "$ROUNDS"); do
   for t in $THREADS; do
     # Rotate the order each round so that drifting machine load does not favour one side.
-    case $((round % 3)) in
-      1) order="ours nchw channels-last" ;;
-      2) order="nchw channels-last ours" ;;
-      0) order="channels-last ours nchw" ;;
+    case $((round % 4)) in
+      1) order="ours:channels-last torch:nchw ours:nchw torch:channels-last" ;;
+      2) order="torch:nchw ours:nchw torch:channels-last ours:channels-last" ;;
+      3) order="ours:nchw torch:channels-last ours:channels-last torch:nchw" ;;
+      0) order="torch:channels-last ours:channels-last torch:nchw ours:nchw" ;;
     esac
     for who in $order; do
       echo "bench: round $round/$ROUNDS, $t thread(s), $who" >&2
-      if [ "$who" = ours ]; then ours "$t" >> "$RESULTS"; else twin "$t" "$who" >> "$RESULTS"; fi
+      if [ "${who%%:*}" = ours ]; then ours "$t" "${who#*:}" >> "$RESULTS"; else twin "$t" "${who#*:}" >> "$RESULTS"; fi
     done
   done
 done

@@ -22,6 +22,7 @@ public sealed class BenchCommand : ICommand
         "  --arch TEXT          with --workloads: architecture of the child and single-path steps (default all e6 3,5,7,3,5,7)\n" +
         "  --fair-paths LIST    with --workloads: ';'-separated paths of the fair step (default: the trainer's first draw)\n" +
         "  --warmup N           with --workloads: untimed steps first (default 2)\n" +
+        "  --generation LIST    instead: time generating N budgets in process, e.g. 10,100,10000\n" +
         "  --json";
 
     private static readonly SupernetBenchmarkOptions Defaults = new();
@@ -30,6 +31,7 @@ public sealed class BenchCommand : ICommand
     {
         var preset = SearchSpacePreset.Load(args.String("preset", "fashion-small")!);
         if (args.String("workloads") is string workloads) return RunSteps(args, preset, workloads);
+        if (args.String("generation") is string budgets) return RunGeneration(args, preset, budgets);
         var options = new SupernetBenchmarkOptions
         {
             BatchSize = args.Int("batch-size", Defaults.BatchSize, min: 2),
@@ -82,6 +84,27 @@ public sealed class BenchCommand : ICommand
                 $"preset {preset.Name}, batch {r.BatchSize}, {r.Threads} threads (medians)",
                 $"{"step",-12} {"wall ms",9} {"cpu ms",9}",
             }.Concat(r.Timings.Select(t => $"{t.Name,-12} {t.WallMs,9:F1} {t.CpuMs,9:F1}"))));
+        return 0;
+    }
+
+    // In-process generation time for N budgets (issue 10's floor: forward pass, decoding, FLOPs, parameters).
+    private int RunGeneration(Args args, SearchSpacePreset preset, string budgets)
+    {
+        int[] counts;
+        try { counts = budgets.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray(); }
+        catch (FormatException) { throw new UsageException($"--generation expects comma-separated budget counts, e.g. 10,100,10000; got '{budgets}'."); }
+        int repeats = args.Int("steps", 7, min: 1);
+        int? threads = args.String("threads") is null ? null : args.Int("threads", 1, min: 1);
+        int seed = args.Int("seed", 0);
+        var output = new Output(args.Flag("json"));
+        args.RejectUnknown(Name);
+        var r = Training.GenerationBenchmark.Run(preset, counts, repeats, threads, seed);
+        output.Result(r, () => string.Join('\n', new[]
+            {
+                $"preset {preset.Name}, {TorchSharp.torch.get_num_threads()} threads, {repeats} calls after warm-up (median, best)",
+                $"{"budgets",8} {"total ms",10} {"best",9} {"forward ms",11} {"best",9} {"us/budget",10} {"GMAC",8}",
+            }.Concat(r.Select(t => $"{t.Budgets,8} {t.TotalMs,10:F2} {t.BestTotalMs,9:F2} {t.ForwardMs,11:F2} {t.BestForwardMs,9:F2} " +
+                                   $"{1000 * t.BestTotalMs / t.Budgets,10:F1} {t.Budgets * t.MacsPerBudgetM / 1000,8:F2}"))));
         return 0;
     }
 }

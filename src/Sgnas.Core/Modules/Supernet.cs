@@ -42,7 +42,7 @@ public sealed class Supernet : nn.Module
     {
         if (arch.Layers.Count != blocks.Count)
             throw new ArgumentException($"Architecture has {arch.Layers.Count} layers; supernet '{Preset.Name}' has {blocks.Count}.");
-        var h = stem.call(x);
+        var h = stem.call(Runtime.ChannelsLast.Apply(x));
         for (int i = 0; i < blocks.Count; i++) h = blocks[i].Forward(h, arch.Layers[i]);
         return head.call(h);
     }
@@ -56,7 +56,7 @@ public sealed class Supernet : nn.Module
         if (m.dim() != 3 || m.shape[0] != blocks.Count || m.shape[1] != Preset.MaxExpansion || m.shape[2] != Preset.OptionCount)
             throw new ArgumentException(
                 $"Relaxed weights must be [{blocks.Count}, {Preset.MaxExpansion}, {Preset.OptionCount}]; got [{string.Join(", ", m.shape)}].");
-        var h = stem.call(x);
+        var h = stem.call(Runtime.ChannelsLast.Apply(x));
         for (int i = 0; i < blocks.Count; i++) h = blocks[i].ForwardRelaxed(h, m[i]);
         return head.call(h);
     }
