@@ -23,6 +23,8 @@ public sealed class BenchCommand : ICommand
         "  --fair-paths LIST    with --workloads: ';'-separated paths of the fair step (default: the trainer's first draw)\n" +
         "  --warmup N           with --workloads: untimed steps first (default 2)\n" +
         "  --generation LIST    instead: time generating N budgets in process, e.g. 10,100,10000\n" +
+        "  --candidates N       instead: time scoring N search candidates (BN recalibration + validation, Fashion-MNIST)\n" +
+        $"  --recalibration-images N, --val-images N   with --candidates (defaults {Search.CandidateEvaluatorOptions.DefaultRecalibrationImages}, {Search.CandidateEvaluatorOptions.DefaultValidationImages})\n" +
         "  --json";
 
     private static readonly SupernetBenchmarkOptions Defaults = new();
@@ -32,6 +34,7 @@ public sealed class BenchCommand : ICommand
         var preset = SearchSpacePreset.Load(args.String("preset", "fashion-small")!);
         if (args.String("workloads") is string workloads) return RunSteps(args, preset, workloads);
         if (args.String("generation") is string budgets) return RunGeneration(args, preset, budgets);
+        if (args.String("candidates") is not null) return RunCandidates(args, preset);
         var options = new SupernetBenchmarkOptions
         {
             BatchSize = args.Int("batch-size", Defaults.BatchSize, min: 2),
@@ -105,6 +108,28 @@ public sealed class BenchCommand : ICommand
                 $"{"budgets",8} {"total ms",10} {"best",9} {"forward ms",11} {"best",9} {"us/budget",10} {"GMAC",8}",
             }.Concat(r.Select(t => $"{t.Budgets,8} {t.TotalMs,10:F2} {t.BestTotalMs,9:F2} {t.ForwardMs,11:F2} {t.BestForwardMs,9:F2} " +
                                    $"{1000 * t.BestTotalMs / t.Budgets,10:F1} {t.Budgets * t.MacsPerBudgetM / 1000,8:F2}"))));
+        return 0;
+    }
+
+    // Per-candidate cost of search scoring (issue 10: candidates per minute at a fixed validation size).
+    private int RunCandidates(Args args, SearchSpacePreset preset)
+    {
+        int candidates = args.Int("candidates", 5, min: 1);
+        var options = new Search.CandidateEvaluatorOptions
+        {
+            RecalibrationImages = args.Int("recalibration-images", Search.CandidateEvaluatorOptions.DefaultRecalibrationImages, min: 1),
+            ValidationImages = args.Int("val-images", Search.CandidateEvaluatorOptions.DefaultValidationImages, min: 1),
+        };
+        int? threads = args.String("threads") is null ? null : args.Int("threads", 1, min: 1);
+        int seed = args.Int("seed", 0);
+        var dataPath = args.String("data");
+        var output = new Output(args.Flag("json"));
+        args.RejectUnknown(Name);
+        var data = Data.DatasetLoader.Load(dataPath);
+        var r = Training.CandidateBenchmark.Run(preset, data, candidates, options, threads, seed);
+        output.Result(r, () =>
+            $"preset {preset.Name}, {r.Threads} threads, {r.Candidates} candidates, {r.RecalibrationImages} recalibration + {r.ValidationImages} validation images\n" +
+            $"per candidate (median): {r.WallMs:F0} ms wall, {r.CpuMs:F0} ms CPU; {r.CandidatesPerMinute:F1} candidates per minute");
         return 0;
     }
 }

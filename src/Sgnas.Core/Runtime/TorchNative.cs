@@ -35,12 +35,13 @@ public static class TorchNative
     /// </summary>
     /// <remarks>
     /// libtorch allocates every activation and gradient of a CPU step with malloc and frees it when the step's
-    /// dispose scope ends. Blocks of a few MB to ~20 MB (a batch of 128 feature maps) are above glibc's mmap
-    /// threshold or trimmed back to the system at free, so each step mapped fresh pages and took a page fault per
-    /// 4 KB on first touch: half a million faults per ten steps, a third of the step's CPU time spent in the kernel
-    /// (docs/performance.md). Setting M_MMAP_THRESHOLD to its 32 MiB maximum and M_TRIM_THRESHOLD to 1 GiB keeps
-    /// those blocks in the heap, so the next step reuses warm pages. The cost is that up to that much freed memory
-    /// stays resident between steps, which a training process reuses anyway.
+    /// dispose scope ends. glibc serves blocks above its mmap threshold (at most 32 MiB; a batch of 256 expanded
+    /// 28×28 feature maps is 38 MB) with a fresh mmap and unmaps them at free, and trims the heap back to the
+    /// system, so every step mapped fresh pages and took a page fault per 4 KB on first touch: hundreds of
+    /// thousands of faults, up to a third of the CPU time spent in the kernel (docs/performance.md). Setting
+    /// M_MMAP_MAX to 0 (every block from the heap) and M_TRIM_THRESHOLD to 1 GiB keeps freed blocks for the next
+    /// step, which then reuses warm pages. The cost is that up to 1 GiB of freed memory stays resident between
+    /// steps, which a training or search process reuses anyway.
     /// </remarks>
     public static bool AllocatorTuned { get; private set; }
 
@@ -75,7 +76,7 @@ public static class TorchNative
         }
     }
 
-    private const int MallocTrimThreshold = -1, MallocMmapThreshold = -3; // glibc <malloc.h> M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+    private const int MallocTrimThreshold = -1, MallocMmapMax = -4; // glibc <malloc.h> M_TRIM_THRESHOLD, M_MMAP_MAX
 
     [DllImport("libc", EntryPoint = "mallopt")]
     private static extern int MallOpt(int parameter, int value);
@@ -86,7 +87,7 @@ public static class TorchNative
         try
         {
             // mallopt returns 1 on success; musl's stub returns 0 and changes nothing.
-            return MallOpt(MallocMmapThreshold, 32 << 20) == 1 & MallOpt(MallocTrimThreshold, 1 << 30) == 1;
+            return MallOpt(MallocMmapMax, 0) == 1 & MallOpt(MallocTrimThreshold, 1 << 30) == 1;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
