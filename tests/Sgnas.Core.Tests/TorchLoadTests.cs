@@ -19,6 +19,22 @@ public class TorchLoadTests
     }
 
     [Fact]
+    public void LoadingSwitchesOffNnpackOnLinux()
+    {
+        // The quiet-runs fix (issue 10) calls libtorch's exported at::Context::setUserEnabledNNPACK; if the export
+        // moved in a libtorch update, this fails before users see thousands of NNPACK warnings again.
+        TorchNative.EnsureLoaded();
+        if (OperatingSystem.IsLinux()) Assert.True(TorchNative.NnpackDisabled);
+        // Convolutions without gradient (the path NNPACK served) still compute the same values.
+        using var _ = no_grad();
+        using var x = ones(16, 2, 6, 6);
+        using var w = ones(3, 2, 3, 3);
+        using var y = nn.functional.conv2d(x, w, padding: new long[] { 1, 1 });
+        Assert.Equal(18f, y[15, 2, 3, 3].item<float>());
+        Assert.Equal(8f, y[0, 0, 0, 0].item<float>());
+    }
+
+    [Fact]
     public void UnknownDeviceIsRejectedClearly()
     {
         var e = Assert.Throws<ArgumentException>(() => DeviceSelector.Resolve("tpu"));

@@ -139,9 +139,23 @@ public sealed class ArchitectureGeneratorModel : IDisposable
         Generator.eval();
         var prior = PriorPool.PriorBatch(targetsM, _device);
         var c = tensor(ConstraintNormalization.NormalizeAll(targetsM, LowM, HighM), device: _device);
-        var alpha = Generator.call(prior, c).cpu();
-        return alpha.MoveToOuterDisposeScope();
+        int n = targetsM.Count;
+        if (n <= AlphaChunk) return Generator.call(prior, c).cpu().MoveToOuterDisposeScope();
+        // Every sample is independent (no batch statistics in G), so chunks give the same α. A chunk's activations
+        // (32 channels over the L × e_max·options map) stay within the CPU caches; one pass over 10 000 budgets
+        // would hold about 2 GB of intermediates at once (docs/performance.md).
+        var chunks = new List<Tensor>((n + AlphaChunk - 1) / AlphaChunk);
+        for (int start = 0; start < n; start += AlphaChunk)
+        {
+            int len = Math.Min(AlphaChunk, n - start);
+            using var inner = NewDisposeScope();
+            chunks.Add(Generator.call(prior.narrow(0, start, len), c.narrow(0, start, len)).cpu().MoveToOuterDisposeScope());
+        }
+        return torch.cat(chunks, 0).MoveToOuterDisposeScope();
     }
+
+    // Budgets per generator forward pass in Alpha.
+    private const int AlphaChunk = 256;
 
     /// <summary>
     /// Generates one architecture per target with one forward pass: argmax per sub-block, expansion rate = number of

@@ -171,7 +171,7 @@ public sealed class ChildNetwork : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        var h = stem.call(x);
+        var h = stem.call(Runtime.ChannelsLast.Apply(x));
         foreach (var b in blocks) h = b.call(h);
         return head.call(h);
     }

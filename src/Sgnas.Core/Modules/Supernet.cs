@@ -42,9 +42,30 @@ public sealed class Supernet : nn.Module
     {
         if (arch.Layers.Count != blocks.Count)
             throw new ArgumentException($"Architecture has {arch.Layers.Count} layers; supernet '{Preset.Name}' has {blocks.Count}.");
-        var h = stem.call(x);
-        for (int i = 0; i < blocks.Count; i++) h = blocks[i].Forward(h, arch.Layers[i]);
-        return head.call(h);
+        return Staged(x, (h, i) => blocks[i].Forward(h, arch.Layers[i]));
+    }
+
+    // Stem, blocks and head, each in its own dispose scope: a stage's intermediate tensors (the e·c_in-wide
+    // activations) are released as soon as it returns instead of when the caller's step scope ends. Without
+    // gradient (BN recalibration, validation) that frees them for the next stage's reuse; with gradient, autograd
+    // keeps what backward needs by its own references, so only the rest is released early. Lower peak memory
+    // means fewer fresh pages for the allocator to map (docs/performance.md).
+    private Tensor Staged(Tensor x, Func<Tensor, int, Tensor> block)
+    {
+        Tensor h;
+        using (var scope = NewDisposeScope()) h = stem.call(Runtime.ChannelsLast.Apply(x)).MoveToOuterDisposeScope();
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            var input = h;
+            using (var scope = NewDisposeScope()) h = block(input, i).MoveToOuterDisposeScope();
+            input.Dispose();
+        }
+        using (var scope = NewDisposeScope())
+        {
+            var logits = head.call(h).MoveToOuterDisposeScope();
+            h.Dispose();
+            return logits;
+        }
     }
 
     /// <summary>
@@ -56,9 +77,7 @@ public sealed class Supernet : nn.Module
         if (m.dim() != 3 || m.shape[0] != blocks.Count || m.shape[1] != Preset.MaxExpansion || m.shape[2] != Preset.OptionCount)
             throw new ArgumentException(
                 $"Relaxed weights must be [{blocks.Count}, {Preset.MaxExpansion}, {Preset.OptionCount}]; got [{string.Join(", ", m.shape)}].");
-        var h = stem.call(x);
-        for (int i = 0; i < blocks.Count; i++) h = blocks[i].ForwardRelaxed(h, m[i]);
-        return head.call(h);
+        return Staged(x, (h, i) => blocks[i].ForwardRelaxed(h, m[i]));
     }
 
     /// <summary>

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using Sgnas.Cost;
+using Sgnas.Generation;
+using Sgnas.Modules;
+using Sgnas.Runtime;
+using Sgnas.SearchSpace;
+using TorchSharp;
+
+namespace Sgnas.Training;
+
+/// <summary>Median in-process time of <see cref="ArchitectureGeneratorModel.Generate"/> for one number of budgets.</summary>
+/// <param name="Budgets">Targets per call (evenly spread over the constraint interval).</param>
+/// <param name="TotalMs">Median wall time of the whole call: forward pass, decoding, FLOPs and parameter counts.</param>
+/// <param name="ForwardMs">Median wall time of the generator's batched forward pass alone (<see cref="ArchitectureGeneratorModel.Alpha"/>).</param>
+/// <param name="MacsPerBudgetM">Multiply-accumulates of the generator's convolutions per budget, in M (the arithmetic floor).</param>
+/// <param name="BestTotalMs">Fastest whole call (on a shared machine the best of several is the least disturbed).</param>
+/// <param name="BestForwardMs">Fastest forward pass.</param>
+public sealed record GenerationTiming(int Budgets, double TotalMs, double ForwardMs, double MacsPerBudgetM, double BestTotalMs, double BestForwardMs);
+
+/// <summary>
+/// Times generation in process, after warm-up, with a generator of the default shape and untrained weights (the
+/// time does not depend on the weights): N budgets in one call, decoded, with exact FLOPs and parameter counts.
+/// </summary>
+public static class GenerationBenchmark
+{
+    /// <summary>Runs <paramref name="repeats"/> calls per entry of <paramref name="budgets"/> and returns the medians.</summary>
+    public static IReadOnlyList<GenerationTiming> Run(SearchSpacePreset preset, IReadOnlyList<int> budgets, int repeats = 7, int? threads = null, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(preset);
+        ArgumentNullException.ThrowIfNull(budgets);
+        if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "repeats must be at least 1.");
+        TorchNative.EnsureLoaded();
+        if (threads is int t) torch.set_num_threads(t);
+        var o = new GeneratorOptions { Seed = seed };
+        var table = new FlopsLookupTable(preset);
+        var (low, high) = table.ConstraintInterval();
+        using var model = new ArchitectureGeneratorModel(preset, ArchitectureGenerator.For(preset, o.ConstraintChannels, o.HiddenChannels, o.BodyLayers, seed),
+            PriorPool.Build(preset, low, high, o.PriorBuckets, seed, o.PriorMaxTries), low, high, o, o.InitialTemperature, null, torch.CPU);
+        double macs = MacsPerBudget(preset, o) / 1e6;
+        var result = new List<GenerationTiming>();
+        foreach (int n in budgets)
+        {
+            if (n < 1) throw new ArgumentOutOfRangeException(nameof(budgets), n, "budgets must be positive.");
+            var targets = ArchitectureGeneratorModel.EvenTargets(low, high, n);
+            model.Generate(targets); // warm-up: first-call allocations and kernel selection
+            var total = new List<double>();
+            var forward = new List<double>();
+            for (int r = 0; r < repeats; r++)
+            {
+                var sw = Stopwatch.StartNew();
+                var generated = model.Generate(targets);
+                total.Add(sw.Elapsed.TotalMilliseconds);
+                if (generated.Count != n) throw new InvalidOperationException($"Generate returned {generated.Count} architectures for {n} budgets.");
+                sw.Restart();
+                model.Alpha(targets).Dispose();
+                forward.Add(sw.Elapsed.TotalMilliseconds);
+            }
+            result.Add(new GenerationTiming(n, Median(total), Median(forward), macs, total.Min(), forward.Min()));
+        }
+        return result;
+    }
+
+    /// <summary>Multiply-accumulates of the generator's convolutions for one budget (3×3 convs over the L × e_max·options map).</summary>
+    public static double MacsPerBudget(SearchSpacePreset preset, GeneratorOptions o)
+    {
+        double pixels = preset.LayerCount * preset.MaxExpansion * preset.OptionCount, n = o.HiddenChannels;
+        double perPixel = 9 * (o.ConstraintChannels * n + 2 * n * n   // constraint head: 3 convs
+                             + 1 * n + n * n                          // prior head: 2 convs
+                             + n * n + o.BodyLayers * n * n           // head and body
+                             + n * 1);                                // tail
+        return pixels * perPixel;
+    }
+
+    private static double Median(List<double> values)
+    {
+        var s = values.Order().ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : 0.5 * (s[s.Length / 2 - 1] + s[s.Length / 2]);
+    }
+}
