@@ -6,7 +6,7 @@ using Microsoft.Build.Utilities;
 
 // Sets VER_FLG_WEAK on one version-need entry (.gnu.version_r) of ELF64 little-endian shared objects, when the
 // system libstdc++ does not define that version. glibc then loads the object and only the symbols bound to that
-// version would be missing; in libLibTorchSharp.so no relocation uses them (DESIGN.md section 6).
+// version would be missing; in libLibTorchSharp.so no relocation uses them (docs/design.md §6).
 public class SgnasWeakenGlibcxxNeed : Task
 {
     [Required] public ITaskItem[] Files { get; set; }

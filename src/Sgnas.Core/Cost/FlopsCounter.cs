@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace Sgnas.Cost;
 
 /// <summary>MACs and parameters of a network, as counted on the built modules.</summary>
-/// <param name="Macs">Convolution multiply-accumulates at the preset's input size (DESIGN.md section 2).</param>
+/// <param name="Macs">Convolution multiply-accumulates at the preset's input size (docs/design.md §2).</param>
 /// <param name="Parameters">All trainable parameters, FC and BN included.</param>
 public sealed record NetworkCost(double Macs, long Parameters)
 {

@@ -5,9 +5,9 @@ using static TorchSharp.torch;
 namespace Sgnas.Cost;
 
 /// <summary>
-/// The lookup-table cost model of SGNAS Eq. 9 (DESIGN.md section 3). FLOPs are multiply-accumulates of
+/// The lookup-table cost model of SGNAS Eq. 9 (docs/design.md §3). FLOPs are multiply-accumulates of
 /// convolutions, out_elements × k_h·k_w × c_in / groups, at the preset's input size; BN, activations and the FC
-/// are not counted (DESIGN.md section 2).
+/// are not counted (docs/design.md §2).
 /// <para>
 /// Cost(m) = Σ_layers [ Σ_sub-blocks Σ_k m_k · DW(k) + (1 − skipFraction) · (PW1 + PW2) ] + fixed,
 /// skipFraction = Σ_sub-blocks m_skip / e_max. Differentiable in m and exact for one-hot m.

@@ -56,7 +56,7 @@ public static class DataSplit
 
     /// <summary>
     /// Holds out <paramref name="perClass"/> items of every class (the SGNAS ImageNet recipe holds out 50 per class
-    /// for training the generator, DESIGN.md section 5).
+    /// for training the generator, docs/design.md §5).
     /// </summary>
     /// <exception cref="ArgumentException">A class has no more than <paramref name="perClass"/> items, or perClass ≤ 0.</exception>
     public static TrainValidationIndices HoldOutPerClass(IReadOnlyList<int> labels, int perClass, int seed)

@@ -2,7 +2,7 @@ namespace Sgnas.Data;
 
 /// <summary>
 /// Fashion-MNIST (Xiao et al. 2017): 60k training and 10k test grayscale 28×28 images of 10 clothing classes,
-/// as installed by the Debian package <c>dataset-fashion-mnist</c> (DESIGN.md section 6).
+/// as installed by the Debian package <c>dataset-fashion-mnist</c> (docs/design.md §6).
 /// </summary>
 public static class FashionMnist
 {

@@ -71,7 +71,7 @@ public sealed record GeneratorEpochMetrics
 /// <summary>
 /// A trained architecture generator ready to generate (SGNAS stage 2 output): the generator G, its prior pool,
 /// the preset and the constraint interval. <see cref="Generate"/> answers N targets with one batched forward pass
-/// (paper section 3.2; DESIGN.md section 1). Saved as <c>generator.pt</c> + <c>generator.json</c> in a
+/// (paper section 3.2; docs/design.md §1). Saved as <c>generator.pt</c> + <c>generator.json</c> in a
 /// <see cref="RunFolder"/>.
 /// </summary>
 public sealed class ArchitectureGeneratorModel : IDisposable

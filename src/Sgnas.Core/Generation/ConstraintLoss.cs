@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Sgnas.Generation;
 
 /// <summary>
-/// The hardware-constraint loss L_C of SGNAS Eq. 8 (used in Eq. 10; DESIGN.md section 4) with the reference code's
+/// The hardware-constraint loss L_C of SGNAS Eq. 8 (used in Eq. 10; docs/design.md §4) with the reference code's
 /// asymmetry (<c>cal_hc_loss</c>): with error d = Cost − C,
 /// <code>
 /// L_C = 1.2 · d²   if d &gt;  margin   (over budget)
@@ -59,7 +59,7 @@ public static class ConstraintLoss
 
 /// <summary>
 /// The generator's objective, SGNAS Eq. 10: L_G = CE(supernet(X; α), y) + λ · L_C(Cost(α), C)
-/// (DESIGN.md section 4; paper λ = 3e-4 with FLOPs in M, see <see cref="GeneratorOptions"/> for the scaled default).
+/// (docs/design.md §4; paper λ = 3e-4 with FLOPs in M, see <see cref="GeneratorOptions"/> for the scaled default).
 /// </summary>
 public static class GeneratorLoss
 {

@@ -1,7 +1,7 @@
 namespace Sgnas.Generation;
 
 /// <summary>
-/// The generator's constraint input (DESIGN.md section 4; reference code <c>min_max_normalize</c>): a target C in
+/// The generator's constraint input (docs/design.md §4; reference code <c>min_max_normalize</c>): a target C in
 /// M FLOPs is mapped linearly to c = (C − C_low) / (C_high − C_low), so [C_low, C_high] becomes [0, 1]. Targets
 /// outside the interval map outside [0, 1] (not clamped: the generator then extrapolates).
 /// The default interval is <see cref="Cost.FlopsLookupTable.ConstraintInterval"/>.

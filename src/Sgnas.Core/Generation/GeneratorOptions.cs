@@ -10,7 +10,7 @@ public enum PriorKind
 }
 
 /// <summary>
-/// Options of generator training and generation (SGNAS stage 2, DESIGN.md sections 4-5). Defaults marked
+/// Options of generator training and generation (SGNAS stage 2, docs/design.md §4–5). Defaults marked
 /// "paper" come from appendix A.3 / section 3.2, "reference code" from github.com/eric8607242/SGNAS.
 /// <para>
 /// λ and the dead-zone margin are in M FLOPs and were set for ImageNet, whose reference interval is

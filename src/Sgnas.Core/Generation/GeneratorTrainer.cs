@@ -12,7 +12,7 @@ namespace Sgnas.Generation;
 
 /// <summary>
 /// Trains the architecture generator on a frozen supernet (SGNAS Algorithm 1, paper section 3.2.3 and appendix A.3;
-/// DESIGN.md sections 4-5). Per step: a validation batch (X, y); a target C ~ U[C_low, C_high]; the prior B nearest
+/// docs/design.md §4–5). Per step: a validation batch (X, y); a target C ~ U[C_low, C_high]; the prior B nearest
 /// to C; α = G(B, c) with c the normalised target; m = Gumbel-softmax(α, τ) (Eq. 2); loss = CE(supernet(X; m), y) +
 /// λ·L_C(Cost(m), C) (Eq. 9, 10); Adam on G only. τ starts at 5.0 and decays ×0.95 per epoch.
 /// After each epoch: targets evenly spread over the interval → discrete architectures in one pass → Kendall τ,

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Sgnas.Generation;
 
 /// <summary>
-/// The Gumbel-softmax relaxation of SGNAS Eq. 2 (paper section 3.1; DESIGN.md section 4), applied per sub-block over
+/// The Gumbel-softmax relaxation of SGNAS Eq. 2 (paper section 3.1; docs/design.md §4), applied per sub-block over
 /// its options {k3, k5, k7, skip}: m = softmax((α + g) / τ) with g ~ Gumbel(0, 1), the form of
 /// <c>torch.nn.functional.gumbel_softmax</c> used by the reference code (the paper typesets α + g/τ; the reference's
 /// form is the standard one of Jang et al.). Options a sub-block may not take under forced sampling (skip for the

@@ -13,7 +13,7 @@ namespace Sgnas.Generation;
 public sealed record PriorEntry(double CenterM, double FlopsM, Architecture Architecture);
 
 /// <summary>
-/// The random-prior pool of SGNAS (paper section 3.2.2; DESIGN.md section 4; reference code <c>PriorPool</c>): the
+/// The random-prior pool of SGNAS (paper section 3.2.2; docs/design.md §4; reference code <c>PriorPool</c>): the
 /// interval [C_low, C_high] is cut into equal buckets; each keeps one random architecture whose exact FLOPs lie
 /// near the bucket centre, used as the generator's prior B (its one-hot map [L, e_max, options]) for targets
 /// nearest to it.

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Sgnas.Modules;
 
 /// <summary>
-/// The architecture generator G of SGNAS (paper section 3.2.4, Fig. 2, appendix C; DESIGN.md section 4;
+/// The architecture generator G of SGNAS (paper section 3.2.4, Fig. 2, appendix C; docs/design.md §4;
 /// reference code <c>SinGenerator</c>): α = G(B, c) for a random prior B (one-hot map reshaped to L × (e_max·options))
 /// and the normalised constraint c. All convs are 3×3, stride 1, padding 1, so the output keeps the prior's shape.
 /// <code>

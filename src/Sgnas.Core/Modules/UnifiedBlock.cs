@@ -7,7 +7,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace Sgnas.Modules;
 
 /// <summary>
-/// The unified block of SGNAS (paper section 3.3, DESIGN.md section 2): a pointwise conv expands c_in to
+/// The unified block of SGNAS (paper section 3.3, docs/design.md §2): a pointwise conv expands c_in to
 /// e_max·c_in (BN, ReLU6); the expanded tensor is split into e_max groups of c_in channels; sub-block j applies one
 /// of the depthwise options (own weights and BN per kernel) or skip; the groups are concatenated and projected to
 /// c_out, followed by the shadow BN of the active expansion rate and a residual when stride 1 and c_in = c_out.

@@ -113,7 +113,7 @@ public sealed record ChildNetworkOnnxExportOptions
 }
 
 /// <summary>
-/// Exports a retrained <see cref="ChildNetwork"/> to ONNX (DESIGN.md section 6: the hand-off to ML.NET's ONNX
+/// Exports a retrained <see cref="ChildNetwork"/> to ONNX (docs/design.md §6: the hand-off to ML.NET's ONNX
 /// scoring transformer). The graph computes the network's eval-mode forward pass: every batch norm is folded into
 /// the conv before it (running statistics, whatever mode the module is in), dropout is the identity, and the mixed
 /// depthwise stage is a Split into channel groups, one depthwise conv per group and a Concat, so the exported

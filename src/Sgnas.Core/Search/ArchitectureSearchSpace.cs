@@ -7,7 +7,7 @@ namespace Sgnas.Search;
 
 /// <summary>
 /// A preset's architecture space as named choice parameters, in the manner of ML.NET AutoML's
-/// <c>SearchSpace&lt;T&gt;</c> (Microsoft.ML.SearchSpace is not obtainable here, DESIGN.md section 6):
+/// <c>SearchSpace&lt;T&gt;</c> (Microsoft.ML.SearchSpace is not obtainable here, docs/design.md §6):
 /// <list type="bullet">
 /// <item><c>layer{i}.expansion</c> ∈ MinExpansion..MaxExpansion (2..6): the number of active sub-blocks;</item>
 /// <item><c>layer{i}.kernel{j}</c> ∈ the preset's kernels (3, 5, 7) for j = 0..MaxExpansion−1: the kernel of

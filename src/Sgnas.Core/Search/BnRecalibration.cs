@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace Sgnas.Search;
 
 /// <summary>
-/// Batch-norm recalibration of one candidate before it is scored (SPOS section 3.4; DESIGN.md section 5): the
+/// Batch-norm recalibration of one candidate before it is scored (SPOS section 3.4; docs/design.md §5): the
 /// statistics the supernet accumulated over many paths do not fit a single path, so they are recomputed on a
 /// subset of training images with that path alone. Weights never change; only BN running statistics do.
 /// </summary>

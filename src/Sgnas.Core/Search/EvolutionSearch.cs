@@ -3,7 +3,7 @@ using Sgnas.SearchSpace;
 namespace Sgnas.Search;
 
 /// <summary>
-/// Options of <see cref="EvolutionSearch"/>. Defaults are the SPOS paper's (section 3.4, DESIGN.md section 5):
+/// Options of <see cref="EvolutionSearch"/>. Defaults are the SPOS paper's (section 3.4, docs/design.md §5):
 /// population 50, 20 iterations, top-k 10, half crossover and half mutation, mutation probability 0.1 per
 /// choice block.
 /// </summary>

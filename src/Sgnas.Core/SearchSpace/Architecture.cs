@@ -2,7 +2,7 @@ namespace Sgnas.SearchSpace;
 
 /// <summary>
 /// The choice of one unified block: expansion rate e (= number of active sub-blocks) and the kernel of each
-/// active sub-block. Under forced sampling (DESIGN.md section 2) the active sub-blocks are a prefix, and kernel
+/// active sub-block. Under forced sampling (docs/design.md §2) the active sub-blocks are a prefix, and kernel
 /// lists that differ only in order are the same network, so the canonical form keeps kernels sorted ascending.
 /// </summary>
 public sealed class LayerChoice : IEquatable<LayerChoice>

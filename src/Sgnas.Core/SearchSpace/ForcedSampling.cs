@@ -1,7 +1,7 @@
 namespace Sgnas.SearchSpace;
 
 /// <summary>
-/// The forced-sampling rule (DESIGN.md section 2; SGNAS paper section 3.1): skip may only occupy the highest-index
+/// The forced-sampling rule (docs/design.md §2; SGNAS paper section 3.1): skip may only occupy the highest-index
 /// sub-blocks, and the first <c>MinExpansion</c> sub-blocks never skip. Also counts the space without redundancy.
 /// </summary>
 public static class ForcedSampling

@@ -8,7 +8,7 @@ namespace Sgnas.SearchSpace;
 public sealed record LayerSpec(int OutChannels, int Stride);
 
 /// <summary>
-/// A search space as data (DESIGN.md section 2; paper Table 6): the fixed stem and head, the list of unified
+/// A search space as data (docs/design.md §2; paper Table 6): the fixed stem and head, the list of unified
 /// blocks, the per-sub-block options and the constraint interval the generator is trained over.
 /// Built-in presets are JSON files embedded in the assembly; users can load their own with <see cref="FromJson"/>.
 /// </summary>

@@ -19,7 +19,7 @@ namespace Sgnas.Training;
 public sealed record EvaluationResult(double Loss, double Top1, double Top5, int Count, int[][] Confusion);
 
 /// <summary>
-/// Stage 3 of SGNAS (DESIGN.md sections 1 and 5): trains a chosen architecture from scratch as a standalone
+/// Stage 3 of SGNAS (docs/design.md §1 and §5): trains a chosen architecture from scratch as a standalone
 /// <see cref="ChildNetwork"/>, selects the epoch with the best validation top-1, and measures it on a held-out test set.
 /// Checkpoints every epoch into a <see cref="RetrainFolder"/> and resumes from it.
 /// </summary>

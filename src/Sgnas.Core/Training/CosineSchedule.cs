@@ -2,7 +2,7 @@ namespace Sgnas.Training;
 
 /// <summary>
 /// Cosine learning-rate decay without restarts (SGDR, Loshchilov and Hutter 2017), applied per optimizer step as in
-/// the SGNAS supernet recipe (DESIGN.md section 5: "lr 0.045 cosine"):
+/// the SGNAS supernet recipe (docs/design.md §5: "lr 0.045 cosine"):
 /// lr(t) = lr_min + (lr_0 − lr_min) · (1 + cos(π · t / T)) / 2, for step t = 0..T−1 of T steps in all epochs.
 /// </summary>
 public static class CosineSchedule

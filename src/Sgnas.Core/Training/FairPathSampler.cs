@@ -6,7 +6,7 @@ namespace Sgnas.Training;
 public enum PathSampling
 {
     /// <summary>
-    /// Strict fairness (DESIGN.md section 2, reference implementation): the K = |kernels| paths of a step
+    /// Strict fairness (docs/design.md §2, reference implementation): the K = |kernels| paths of a step
     /// assign every kernel option of every sub-block exactly once; expansion rates cycle through shuffled orders.
     /// </summary>
     Fair,
@@ -23,7 +23,7 @@ public sealed record PathSamplerState(int Seed, long Steps);
 /// <summary>
 /// Draws the single paths of each supernet optimizer step.
 /// <para>
-/// <see cref="PathSampling.Fair"/> (strict fairness, DESIGN.md section 2): a step has K = |kernels| paths (or more,
+/// <see cref="PathSampling.Fair"/> (strict fairness, docs/design.md §2): a step has K = |kernels| paths (or more,
 /// e.g. the reference's K = 4, see <see cref="FairPathSampler(SearchSpacePreset, int, PathSampling, int?)"/>). For every
 /// layer and every sub-block j, a fresh random permutation of the kernels is spread over the K paths, so path p uses
 /// kernel <c>perm_j[p]</c> in sub-block j: each (layer, sub-block, kernel) is assigned exactly once per step. It is

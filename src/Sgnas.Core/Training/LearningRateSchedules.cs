@@ -1,7 +1,7 @@
 namespace Sgnas.Training;
 
 /// <summary>
-/// Learning-rate schedules of the retraining stage (DESIGN.md section 5), as pure functions of the training
+/// Learning-rate schedules of the retraining stage (docs/design.md §5), as pure functions of the training
 /// position so that a resumed run reproduces the same rates.
 /// <para>
 /// Paper section 4.1: "RMSProp ... Learning rate is increased from 0 to 0.16 in the first 5 epochs with batch size

@@ -71,7 +71,7 @@ public sealed record RetrainMetrics
     public int[][]? ConfusionMatrix { get; init; }
     /// <summary>Class names in label order.</summary>
     public IReadOnlyList<string> ClassNames { get; init; } = Array.Empty<string>();
-    /// <summary>Exact MACs of the network in millions (DESIGN.md section 2 convention).</summary>
+    /// <summary>Exact MACs of the network in millions (docs/design.md §2 convention).</summary>
     public double FlopsM { get; init; }
     /// <summary>Parameters in millions.</summary>
     public double ParamsM { get; init; }

@@ -65,7 +65,7 @@ public sealed record DataFingerprint(int Count, int Channels, int Height, int Wi
 public sealed record SupernetTrainingState(PathSamplerState Sampler, IReadOnlyList<string> ValidationArchitectures, int StepsPerEpoch, DataFingerprint Data);
 
 /// <summary>
-/// Stage 1 of SGNAS: trains the unified supernet with single paths (DESIGN.md sections 2 and 5).
+/// Stage 1 of SGNAS: trains the unified supernet with single paths (docs/design.md §2 and §5).
 /// <para>
 /// Each optimizer step runs <see cref="SupernetTrainerOptions.PathsPerStep"/> (K) single-path forward/backward
 /// passes on the same mini-batch, paths from <see cref="FairPathSampler"/>; gradients are summed over the K passes

@@ -4,7 +4,7 @@ namespace Sgnas.Training;
 
 /// <summary>
 /// Options of <see cref="SupernetTrainer"/>. The defaults here are the only place they are stated (the CLI reads
-/// them from a default instance). Marked "paper" where they come from SGNAS section 4 / DESIGN.md section 5.
+/// them from a default instance). Marked "paper" where they come from SGNAS section 4 / docs/design.md §5.
 /// </summary>
 public sealed record SupernetTrainerOptions
 {

@@ -33,7 +33,7 @@ public sealed record OnnxClassifierOptions
 }
 
 /// <summary>
-/// The deployment half of the ML.NET integration (DESIGN.md section 6): an ML.NET estimator that scores images with
+/// The deployment half of the ML.NET integration (docs/design.md §6): an ML.NET estimator that scores images with
 /// an exported SGNAS network through ML.NET's own ONNX transformer, so that the fitted chain saves with
 /// <c>mlContext.Model.Save</c> into one .zip that holds the ONNX bytes and loads with <c>mlContext.Model.Load</c>
 /// where only Microsoft.ML and Microsoft.ML.OnnxTransformer are referenced (no TorchSharp, no Sgnas assembly).

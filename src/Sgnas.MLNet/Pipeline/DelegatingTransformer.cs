@@ -5,7 +5,7 @@ namespace Sgnas.MLNet.Pipeline;
 
 /// <summary>
 /// An <see cref="ITransformer"/> that forwards everything, saving included, to a stock ML.NET chain (the ONNX scoring
-/// chain). ML.NET's model-saving interfaces are internal (DESIGN.md section 6), so the saved .zip holds only stock
+/// chain). ML.NET's model-saving interfaces are internal (docs/design.md §6), so the saved .zip holds only stock
 /// transformers and loads with <c>mlContext.Model.Load</c> without this library.
 /// </summary>
 public abstract class DelegatingTransformer : ITransformer

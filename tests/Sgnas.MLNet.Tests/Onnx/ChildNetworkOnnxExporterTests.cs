@@ -122,7 +122,7 @@ public sealed class ChildNetworkOnnxExporterTests : IDisposable
         Assert.Equal(1, ops["Gemm"]);
     }
 
-    /// <summary>DESIGN.md section 6: the ONNX file ends in ML.NET's ONNX transformer, whose .zip reloads without TorchSharp types.</summary>
+    /// <summary>docs/design.md §6: the ONNX file ends in ML.NET's ONNX transformer, whose .zip reloads without TorchSharp types.</summary>
     [Fact]
     public void MlNetPipelineScoresTheExportAndSurvivesSaveAndLoad()
     {

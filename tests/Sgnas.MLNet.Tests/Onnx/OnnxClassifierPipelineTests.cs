@@ -269,7 +269,7 @@ public sealed class OnnxClassifierPipelineTests : IDisposable
     }
 
     /// <summary>
-    /// DESIGN.md section 6 end to end: fashion-small network → model.zip → a separate process that references
+    /// docs/design.md §6 end to end: fashion-small network → model.zip → a separate process that references
     /// ML.NET and ONNX Runtime only scores the same images as TorchSharp.
     /// </summary>
     [Fact]
