@@ -7,7 +7,7 @@
 #   3. a second app with ML.NET only (no TorchSharp, no Sgnas) scores a JPEG by path with that model.zip;
 #   4. dotnet publish of the consumer, run from the publish folder (the native fix applies to publish output too);
 #   5. dotnet tool install --tool-path of sgnas from the feed; sgnas info; a one-epoch train-supernet on a subset.
-# Prints "package-test: N passed, N failed" and exits non-zero when a step failed. Needs Fashion-MNIST (setup.sh).
+# Prints "package-test: N steps passed, N failed" and exits non-zero when a step failed. Needs Fashion-MNIST (setup.sh).
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -93,5 +93,5 @@ tool() {
 }
 step tool-install-and-run tool
 du -sh "$feed"/*.nupkg 2>/dev/null | sed 's/^/package-test:   /'
-echo "package-test: ${passed} passed, ${failed} failed"
+echo "package-test: ${passed} steps passed, ${failed} failed"
 [ "$failed" -eq 0 ]

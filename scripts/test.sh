@@ -6,10 +6,10 @@ bash scripts/setup.sh
 dotnet build Sgnas.MLNet.sln -c Release --no-restore --verbosity quiet -nologo
 log=$(mktemp)
 status=0
-dotnet test Sgnas.MLNet.sln -c Release --no-build --verbosity quiet -nologo 2>&1 | tee "$log" || status=$?
-passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
-failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
-skipped=$(grep -Eo 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+dotnet test Sgnas.MLNet.sln -c Release --no-build --verbosity quiet -nologo --logger "console;verbosity=minimal" 2>&1 | tee "$log" || status=$?
+passed=$({ grep -Eo 'Passed: +[0-9]+' "$log" || true; } | awk '{s+=$2} END {print s+0}')
+failed=$({ grep -Eo 'Failed: +[0-9]+' "$log" || true; } | awk '{s+=$2} END {print s+0}')
+skipped=$({ grep -Eo 'Skipped: +[0-9]+' "$log" || true; } | awk '{s+=$2} END {print s+0}')
 rm -f "$log"
 # The packages as users get them, outside the repo (docs/packaging.md); each step counts as one test.
 if [ "${SGNAS_SKIP_PACKAGE_TEST:-0}" = 1 ]; then
@@ -17,8 +17,9 @@ if [ "${SGNAS_SKIP_PACKAGE_TEST:-0}" = 1 ]; then
 else
   plog=$(mktemp)
   bash scripts/package-test.sh 2>&1 | tee "$plog" || status=$?
-  passed=$((passed + $(grep -Eo '^package-test: PASS' "$plog" | wc -l)))
-  failed=$((failed + $(grep -Eo '^package-test: FAIL' "$plog" | wc -l)))
+  # grep -c exits 1 when it counts 0; under pipefail/errexit that must not end the script before the summary.
+  passed=$((passed + $(grep -c '^package-test: PASS' "$plog" || true)))
+  failed=$((failed + $(grep -c '^package-test: FAIL' "$plog" || true)))
   rm -f "$plog"
 fi
 echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"

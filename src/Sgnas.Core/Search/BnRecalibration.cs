@@ -28,6 +28,24 @@ public static class BnRecalibration
     {
         ArgumentNullException.ThrowIfNull(net);
         ArgumentNullException.ThrowIfNull(arch);
+        Recalibrate(net, batches, x => net.Forward(x, arch));
+    }
+
+    /// <summary>
+    /// As <see cref="Recalibrate(Supernet, Architecture, IReadOnlyList{Tensor})"/> for a positional path
+    /// (<see cref="Supernet.ForwardPath"/>): a prefix path is the single path of its position-ordered architecture;
+    /// a path with a skip in the middle is forwarded as such (docs/generator.md).
+    /// </summary>
+    public static void Recalibrate(Supernet net, SupernetPath path, IReadOnlyList<Tensor> batches)
+    {
+        ArgumentNullException.ThrowIfNull(net);
+        ArgumentNullException.ThrowIfNull(path);
+        if (path.IsPrefix) { Recalibrate(net, path.ToPrefixArchitecture(), batches); return; }
+        Recalibrate(net, batches, x => net.ForwardPath(x, path));
+    }
+
+    private static void Recalibrate(Supernet net, IReadOnlyList<Tensor> batches, Func<Tensor, Tensor> forward)
+    {
         ArgumentNullException.ThrowIfNull(batches);
         if (batches.Count == 0) throw new ArgumentException("BN recalibration needs at least one batch of training images.", nameof(batches));
 
@@ -47,42 +65,7 @@ public static class BnRecalibration
                 double m = 1.0 / (t + 1);
                 foreach (var bn in bns) bn.momentum = m;
                 using var scope = NewDisposeScope();
-                net.Forward(batches[t], arch);
-            }
-        }
-        finally
-        {
-            for (int i = 0; i < bns.Count; i++) bns[i].momentum = momenta[i];
-            net.eval();
-        }
-    }
-
-    /// <summary>
-    /// As <see cref="Recalibrate(Supernet, Architecture, IReadOnlyList{Tensor})"/> for a positional path
-    /// (<see cref="Supernet.ForwardPath"/>): a prefix path is the single path of its position-ordered architecture;
-    /// a path with a skip in the middle is forwarded as such (docs/generator.md).
-    /// </summary>
-    public static void Recalibrate(Supernet net, SupernetPath path, IReadOnlyList<Tensor> batches)
-    {
-        ArgumentNullException.ThrowIfNull(net);
-        ArgumentNullException.ThrowIfNull(path);
-        ArgumentNullException.ThrowIfNull(batches);
-        if (path.IsPrefix) { Recalibrate(net, path.ToPrefixArchitecture(), batches); return; }
-        if (batches.Count == 0) throw new ArgumentException("BN recalibration needs at least one batch of training images.", nameof(batches));
-        var bns = BatchNorms(net);
-        var momenta = bns.Select(b => b.momentum).ToArray();
-        try
-        {
-            foreach (var bn in bns) bn.reset_running_stats();
-            net.train();
-            using var noGrad = no_grad();
-            for (int t = 0; t < batches.Count; t++)
-            {
-                // Cumulative average of the batch statistics, as in the architecture overload.
-                double m = 1.0 / (t + 1);
-                foreach (var bn in bns) bn.momentum = m;
-                using var scope = NewDisposeScope();
-                net.ForwardPath(batches[t], path);
+                forward(batches[t]);
             }
         }
         finally

@@ -205,19 +205,8 @@ public sealed class CandidateEvaluator : IDisposable
 
         var clock = Stopwatch.StartNew();
         BnRecalibration.Recalibrate(_net, key, _data.RecalibrationBatches);
-        long correct = 0; double lossSum = 0;
-        using (no_grad())
-        {
-            foreach (var (images, labels) in _data.ValidationBatches)
-            {
-                using var scope = NewDisposeScope();
-                var logits = _net.Forward(images, key);
-                lossSum += F.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
-                correct += logits.argmax(1).eq(labels).sum().item<long>();
-            }
-        }
-        var result = new CandidateResult(key, _table.CostM(key), (double)correct / _data.ValidationCount,
-            lossSum / _data.ValidationCount, clock.Elapsed.TotalSeconds);
+        var (top1, loss) = Validate(images => _net.Forward(images, key));
+        var result = new CandidateResult(key, _table.CostM(key), top1, loss, clock.Elapsed.TotalSeconds);
         _cache[key] = result;
         Evaluations++;
         return result;
@@ -242,20 +231,26 @@ public sealed class CandidateEvaluator : IDisposable
         Requests++;
         var clock = Stopwatch.StartNew();
         BnRecalibration.Recalibrate(_net, path, _data.RecalibrationBatches);
+        var (top1, loss) = Validate(images => _net.ForwardPath(images, path));
+        Evaluations++;
+        return new CandidateResult(arch, _table.CostM(arch), top1, loss, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Top-1 and mean cross-entropy of <paramref name="forward"/> over the validation subset.</summary>
+    private (double Top1, double Loss) Validate(Func<Tensor, Tensor> forward)
+    {
         long correct = 0; double lossSum = 0;
         using (no_grad())
         {
             foreach (var (images, labels) in _data.ValidationBatches)
             {
                 using var scope = NewDisposeScope();
-                var logits = _net.ForwardPath(images, path);
+                var logits = forward(images);
                 lossSum += F.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
                 correct += logits.argmax(1).eq(labels).sum().item<long>();
             }
         }
-        Evaluations++;
-        return new CandidateResult(arch, _table.CostM(arch), (double)correct / _data.ValidationCount,
-            lossSum / _data.ValidationCount, clock.Elapsed.TotalSeconds);
+        return ((double)correct / _data.ValidationCount, lossSum / _data.ValidationCount);
     }
 
     /// <inheritdoc />
