@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sgnas.Cost;
@@ -32,20 +31,7 @@ public sealed class UnasAndLatencyCommandTests : IDisposable
             Preset = SupernetCheckpoint.PresetNode(preset),
             Options = JsonNode.Parse("""{"validationFraction": 0.25, "seed": 0}"""),
         });
-        int n = 64;
-        var r = new Random(1);
-        var images = new byte[16 + n * 64];
-        BinaryPrimitives.WriteInt32BigEndian(images, 0x803);
-        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(4), n);
-        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(8), 8);
-        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(12), 8);
-        r.NextBytes(images.AsSpan(16));
-        var labels = new byte[8 + n];
-        BinaryPrimitives.WriteInt32BigEndian(labels, 0x801);
-        BinaryPrimitives.WriteInt32BigEndian(labels.AsSpan(4), n);
-        for (int i = 0; i < n; i++) labels[8 + i] = (byte)(i % 3);
-        File.WriteAllBytes(Path.Combine(_dir, "train-images-idx3-ubyte"), images);
-        File.WriteAllBytes(Path.Combine(_dir, "train-labels-idx1-ubyte"), labels);
+        TinyIdx.WriteTrain(_dir, 64);
     }
 
     private string Target(double share) => (_range.Min + share * (_range.Max - _range.Min)).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
