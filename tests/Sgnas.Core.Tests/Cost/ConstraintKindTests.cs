@@ -5,7 +5,6 @@ using static TorchSharp.torch;
 namespace Sgnas.Core.Tests.Cost;
 
 /// <summary>Constraint kinds: the cost model chosen by kind, and run folders that remember their kind (docs/latency.md).</summary>
-[Collection(SerialTorchCollection.Name)]
 public sealed class ConstraintKindTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("sgnas-constraint-").FullName;

@@ -6,7 +6,6 @@ using static TorchSharp.torch;
 namespace Sgnas.Core.Tests.Cost;
 
 /// <summary>The latency twin of Eq. 9 (docs/latency.md) against its table, brute force and finite differences.</summary>
-[Collection(SerialTorchCollection.Name)]
 public class LatencyCostModelTests
 {
     /// <summary>A table with distinct random entries (so a wrong index shows), for <paramref name="p"/>.</summary>

@@ -5,7 +5,6 @@ using static TorchSharp.torch;
 namespace Sgnas.Core.Tests.Search;
 
 /// <summary>UNAS Eq. 1 (REINFORCE) and Eq. 3 / 5 (REBAR / RELAX control variates) on toy objectives with exact gradients.</summary>
-[Collection(SerialTorchCollection.Name)]
 public class UnasGradientEstimatorTests
 {
     // 4 rows × 4 options; row 0 may not take option 3 (as a sub-block that may not skip).

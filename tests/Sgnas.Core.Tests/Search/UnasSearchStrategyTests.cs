@@ -9,7 +9,6 @@ namespace Sgnas.Core.Tests.Search;
 
 /// <summary>UNAS as a strategy on the tiny supernet (docs/unas.md). One libtorch thread: on a loaded 2-core machine
 /// the multi-threaded small ops of the relaxed supernet are many times slower than single-threaded ones.</summary>
-[Collection(SerialTorchCollection.Name)]
 public class UnasSearchStrategyTests
 {
     // Not restored afterwards, as in the trainer tests: restoring could change the thread count in the middle of
