@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML;
@@ -14,48 +15,44 @@ namespace Sgnas.Cli.Commands;
 /// budgets sized for a 2-core CPU, then ML.NET evaluation, the saved .zip, and architectures for ten budgets from
 /// the one trained generator.
 /// </summary>
-public sealed class DemoCommand : ICommand
+public sealed class DemoCommand : SgnasCommand
 {
-    public string Name => "demo";
-    public string Summary => "Run the full SGNAS flow on Fashion-MNIST (supernet, generator, retrain, ML.NET model).";
-    public string Usage =>
-        "  --out DIR                 run folder (default runs/demo-<UTC time>)\n" +
-        "  --data PATH               IDX, CIFAR binary or image folder (default Fashion-MNIST)\n" +
-        "  --preset NAME|FILE        (default fashion-small)\n" +
-        "  --flops X                 FLOPs budget in M (default: middle of the preset's interval)\n" +
-        $"  --supernet-epochs N       (default {SgnasSearchDefaults.Supernet.Epochs})\n" +
-        $"  --generator-epochs N      (default {SgnasSearchDefaults.Generator.Epochs})\n" +
-        $"  --retrain-epochs N        (default {SgnasSearchDefaults.Retrain.Epochs})\n" +
-        $"  --max-train-images N      supernet training subset (default {SgnasSearchDefaults.Supernet.MaxTrainImages})\n" +
-        "  --device D                cpu, cuda, cuda:N (default cpu)\n" +
-        "  --threads N               libtorch intra-op threads\n" +
-        "  --seed N                  (default 0)\n" +
-        "  --resume                  continue an interrupted demo in --out: finished stages are reused, an interrupted one\n" +
-        "                            continues from its last checkpoint (same options as the first run)\n" +
-        "  --json                    summary as JSON on stdout";
+    private readonly Option<string?> _out = CliOptions.Out("run folder (default runs/demo-<UTC time>)");
+    private readonly Option<string?> _data = CliOptions.Data();
+    private readonly Option<string> _preset = CliOptions.Preset();
+    private readonly Option<double?> _flops = CliOptions.DoubleOrNull("--flops", "FLOPs budget in M (default: middle of the preset's interval)", min: 0, minExclusive: true);
+    private readonly Option<int> _supernetEpochs = CliOptions.Int("--supernet-epochs", "supernet epochs", SgnasSearchDefaults.Supernet.Epochs, min: 1);
+    private readonly Option<int> _generatorEpochs = CliOptions.Int("--generator-epochs", "generator epochs", SgnasSearchDefaults.Generator.Epochs, min: 1);
+    private readonly Option<int> _retrainEpochs = CliOptions.Int("--retrain-epochs", "retraining epochs", SgnasSearchDefaults.Retrain.Epochs, min: 1);
+    private readonly Option<int> _maxTrainImages = CliOptions.Int("--max-train-images", "supernet training subset",
+        SgnasSearchDefaults.Supernet.MaxTrainImages ?? int.MaxValue, min: 100);
+    private readonly Option<string> _device = CliOptions.Device();
+    private readonly Option<int?> _threads = CliOptions.Threads();
+    private readonly Option<int> _seed = CliOptions.Seed();
+    private readonly Option<bool> _resume = CliOptions.Resume(
+        "continue an interrupted demo in --out: finished stages are reused, an interrupted one continues from its last checkpoint (same options as the first run)");
 
-    public int Run(Args args)
+    public override string Name => "demo";
+    public override string Summary => "Run the full SGNAS flow on Fashion-MNIST (supernet, generator, retrain, ML.NET model).";
+
+    protected override int Run(ParseResult parse)
     {
-        string outDir = args.String("out") ?? Path.Combine("runs", "demo-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss"));
-        string? dataPath = args.String("data");
-        var preset = SearchSpacePreset.Load(args.String("preset", "fashion-small")!);
-        double? flops = args.String("flops") is null ? null : args.Double("flops", 0);
-        var supernet = SgnasSearchDefaults.Supernet;
-        var generator = SgnasSearchDefaults.Generator;
-        var retrain = SgnasSearchDefaults.Retrain;
-        supernet = supernet with
+        string outDir = parse.GetValue(_out) ?? Path.Combine("runs", "demo-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss"));
+        string? dataPath = parse.GetValue(_data);
+        var preset = CliOptions.LoadPreset(parse, _preset);
+        double? flops = parse.GetValue(_flops);
+        var supernet = SgnasSearchDefaults.Supernet with
         {
-            Epochs = args.Int("supernet-epochs", supernet.Epochs, min: 1),
-            MaxTrainImages = args.Int("max-train-images", supernet.MaxTrainImages ?? int.MaxValue, min: 100),
+            Epochs = parse.GetValue(_supernetEpochs),
+            MaxTrainImages = parse.GetValue(_maxTrainImages),
         };
-        generator = generator with { Epochs = args.Int("generator-epochs", generator.Epochs, min: 1) };
-        retrain = retrain with { Epochs = args.Int("retrain-epochs", retrain.Epochs, min: 1) };
-        string device = args.String("device", "cpu")!;
-        int seed = args.Int("seed", 0);
-        int? threads = args.String("threads") is null ? null : args.Int("threads", 1, min: 1);
-        bool resume = args.Flag("resume");
-        var output = new Output(args.Flag("json"));
-        args.RejectUnknown(Name);
+        var generator = SgnasSearchDefaults.Generator with { Epochs = parse.GetValue(_generatorEpochs) };
+        var retrain = SgnasSearchDefaults.Retrain with { Epochs = parse.GetValue(_retrainEpochs) };
+        string device = parse.GetValue(_device)!;
+        int seed = parse.GetValue(_seed);
+        int? threads = parse.GetValue(_threads);
+        bool resume = parse.GetValue(_resume);
+        using var output = OpenOutput(parse);
         if (threads is int n) TorchSharp.torch.set_num_threads(n);
         if (!resume && Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
             throw new UsageException($"--out {outDir} is not empty; choose a new folder (every stage checkpoints there), or pass --resume to continue the demo in it.");
@@ -72,7 +69,7 @@ public sealed class DemoCommand : ICommand
 
         var options = new SgnasSearch.Options
         {
-            Preset = args.String("preset", "fashion-small")!,
+            Preset = parse.GetValue(_preset)!,
             RunFolder = outDir, TargetFlopsM = flops, Device = device, Seed = seed,
             Supernet = supernet, Generator = generator, Retrain = retrain,
             TestData = test, TestDataSource = DatasetLoader.Describe(dataPath, DatasetSplit.Test), Progress = output.Progress(),

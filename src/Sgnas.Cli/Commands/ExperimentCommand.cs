@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Sgnas.MLNet.Reports;
 
 namespace Sgnas.Cli.Commands;
@@ -6,69 +7,77 @@ namespace Sgnas.Cli.Commands;
 /// <c>sgnas experiment</c>: the reproducible, resumable experiment of issue 9 (supernet, generator, random search,
 /// evolution, random sample, held-out re-scoring, FLOPs tracking, supernet ranking, <c>results.md</c> with figures).
 /// </summary>
-public sealed class ExperimentCommand : ICommand
+public sealed class ExperimentCommand : SgnasCommand
 {
-    public string Name => "experiment";
-    public string Summary => "Run (or continue) the full SGNAS experiment and write results.md with Fig. 6a/7a (resumable).";
-    public string Usage =>
-        "  --out DIR                output folder (required); rerun the same command to continue an interrupted run\n" +
-        "  --scale full|tiny        full: papers' protocol on all 54k training images (~90 min on 2 cores, see README);\n" +
-        "                           tiny: the same stages on small subsets (about a minute)\n" +
-        "  --data PATH              dataset (default Fashion-MNIST); its test split is the held-out split\n" +
-        "  --seed N  --device D  --threads N\n" +
-        "  --supernet-epochs N  --generator-epochs N  --val-images N  --recalibration-images N  --held-out-images N\n" +
-        "  --random-candidates N  --population N  --iterations N  --random-points N  --ranking-archs N  --ranking-epochs N\n" +
-        "  --ranking-train-images N  --max-train-images N  --generator-max-images N\n" +
-        "  --other-random-candidates N  --other-population N  --other-iterations N   override single sizes of the chosen scale\n" +
-        "  --stop-after STAGE       stop after supernet|generator|search|sample|heldout|tracking|ranking (simulates an interruption)\n" +
-        "  --json";
+    private readonly Option<string?> _out = CliOptions.Out("output folder; rerun the same command to continue an interrupted run", required: true);
+    private readonly Option<string> _scale = CliOptions.Choice("--scale",
+        "full: the papers' protocol on all 54k training images (~90 min on 2 cores, see README); tiny: the same stages on small subsets (about a minute)",
+        "full", "full", "tiny");
+    private readonly Option<string?> _data = CliOptions.Data("dataset (default Fashion-MNIST); its test split is the held-out split");
+    private readonly Option<int?> _seed = CliOptions.IntOrNull("--seed", "seed (default: the scale's)");
+    private readonly Option<string?> _device = CliOptions.Text("--device", "cpu, cuda or cuda:N (default: the scale's, cpu)", "D");
+    private readonly Option<int?> _threads = CliOptions.Threads();
+    // Single sizes that override the chosen scale's.
+    private readonly Option<int?> _supernetEpochs = Size("--supernet-epochs");
+    private readonly Option<int?> _generatorEpochs = Size("--generator-epochs");
+    private readonly Option<int?> _valImages = Size("--val-images");
+    private readonly Option<int?> _recalibrationImages = Size("--recalibration-images");
+    private readonly Option<int?> _heldOutImages = Size("--held-out-images");
+    private readonly Option<int?> _randomCandidates = Size("--random-candidates");
+    private readonly Option<int?> _population = Size("--population");
+    private readonly Option<int?> _iterations = Size("--iterations");
+    private readonly Option<int?> _randomPoints = Size("--random-points");
+    private readonly Option<int?> _rankingArchs = Size("--ranking-archs");
+    private readonly Option<int?> _rankingEpochs = Size("--ranking-epochs");
+    private readonly Option<int?> _rankingTrainImages = Size("--ranking-train-images");
+    private readonly Option<int?> _maxTrainImages = Size("--max-train-images");
+    private readonly Option<int?> _generatorMaxImages = Size("--generator-max-images");
+    private readonly Option<int?> _otherRandomCandidates = Size("--other-random-candidates");
+    private readonly Option<int?> _otherPopulation = Size("--other-population");
+    private readonly Option<int?> _otherIterations = Size("--other-iterations");
+    private readonly Option<string?> _stopAfter = CliOptions.ChoiceOrNull("--stop-after", "stop after this stage (simulates an interruption)",
+        "supernet", "generator", "search", "sample", "heldout", "tracking", "ranking");
 
-    public int Run(Args args)
+    public override string Name => "experiment";
+    public override string Summary => "Run (or continue) the full SGNAS experiment and write results.md with Fig. 6a/7a (resumable).";
+
+    private static Option<int?> Size(string name) => CliOptions.IntOrNull(name, "override this size of the chosen scale", min: 0);
+
+    protected override int Run(ParseResult parse)
     {
-        string outDir = args.Required("out");
-        var o = args.String("scale", "full") switch
-        {
-            "full" => ExperimentOptions.Full,
-            "tiny" => ExperimentOptions.Tiny,
-            var v => throw new UsageException($"--scale must be 'full' or 'tiny'; got '{v}'."),
-        };
-        int? Opt(string name) => args.String(name) is null ? null : args.Int(name, 0, min: 0);
+        string outDir = parse.GetValue(_out)!;
+        var o = parse.GetValue(_scale) == "tiny" ? ExperimentOptions.Tiny : ExperimentOptions.Full;
+        string? stopAfter = parse.GetValue(_stopAfter);
         o = o with
         {
-            DataPath = args.String("data"), Seed = args.Int("seed", o.Seed), Device = args.String("device", o.Device)!,
-            SupernetEpochs = Opt("supernet-epochs") ?? o.SupernetEpochs, GeneratorEpochs = Opt("generator-epochs") ?? o.GeneratorEpochs,
-            ValidationImages = Opt("val-images") ?? o.ValidationImages, RecalibrationImages = Opt("recalibration-images") ?? o.RecalibrationImages,
-            HeldOutImages = Opt("held-out-images") ?? o.HeldOutImages, RandomCandidates = Opt("random-candidates") ?? o.RandomCandidates,
-            EvolutionPopulation = Opt("population") ?? o.EvolutionPopulation, EvolutionIterations = Opt("iterations") ?? o.EvolutionIterations,
-            RandomPoints = Opt("random-points") ?? o.RandomPoints, RankingArchitectures = Opt("ranking-archs") ?? o.RankingArchitectures,
-            RankingEpochs = Opt("ranking-epochs") ?? o.RankingEpochs, RankingTrainImages = Opt("ranking-train-images") ?? o.RankingTrainImages,
-            SupernetMaxTrainImages = Opt("max-train-images") ?? o.SupernetMaxTrainImages, StopAfter = args.String("stop-after"),
-            GeneratorMaxImages = Opt("generator-max-images") ?? o.GeneratorMaxImages,
-            OtherRandomCandidates = Opt("other-random-candidates") ?? o.OtherRandomCandidates,
-            OtherEvolutionPopulation = Opt("other-population") ?? o.OtherEvolutionPopulation,
-            OtherEvolutionIterations = Opt("other-iterations") ?? o.OtherEvolutionIterations,
+            DataPath = parse.GetValue(_data), Seed = parse.GetValue(_seed) ?? o.Seed, Device = parse.GetValue(_device) ?? o.Device,
+            SupernetEpochs = parse.GetValue(_supernetEpochs) ?? o.SupernetEpochs, GeneratorEpochs = parse.GetValue(_generatorEpochs) ?? o.GeneratorEpochs,
+            ValidationImages = parse.GetValue(_valImages) ?? o.ValidationImages, RecalibrationImages = parse.GetValue(_recalibrationImages) ?? o.RecalibrationImages,
+            HeldOutImages = parse.GetValue(_heldOutImages) ?? o.HeldOutImages, RandomCandidates = parse.GetValue(_randomCandidates) ?? o.RandomCandidates,
+            EvolutionPopulation = parse.GetValue(_population) ?? o.EvolutionPopulation, EvolutionIterations = parse.GetValue(_iterations) ?? o.EvolutionIterations,
+            RandomPoints = parse.GetValue(_randomPoints) ?? o.RandomPoints, RankingArchitectures = parse.GetValue(_rankingArchs) ?? o.RankingArchitectures,
+            RankingEpochs = parse.GetValue(_rankingEpochs) ?? o.RankingEpochs, RankingTrainImages = parse.GetValue(_rankingTrainImages) ?? o.RankingTrainImages,
+            SupernetMaxTrainImages = parse.GetValue(_maxTrainImages) ?? o.SupernetMaxTrainImages, StopAfter = stopAfter,
+            GeneratorMaxImages = parse.GetValue(_generatorMaxImages) ?? o.GeneratorMaxImages,
+            OtherRandomCandidates = parse.GetValue(_otherRandomCandidates) ?? o.OtherRandomCandidates,
+            OtherEvolutionPopulation = parse.GetValue(_otherPopulation) ?? o.OtherEvolutionPopulation,
+            OtherEvolutionIterations = parse.GetValue(_otherIterations) ?? o.OtherEvolutionIterations,
         };
-        if (args.String("threads") is not null) TorchSharp.torch.set_num_threads(args.Int("threads", 1, min: 1));
-        var output = new Output(args.Flag("json"));
-        args.RejectUnknown(Name);
+        if (parse.GetValue(_threads) is int threads) TorchSharp.torch.set_num_threads(threads);
+        using var output = OpenOutput(parse);
         try { o.Validate(); }
         catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message.Split('\n')[0]); }
 
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-        Console.CancelKeyPress += onCancel;
-        try
+        using var longRun = LongRun.Start(Name, outDir);
+        longRun.Kept = $"every finished stage and the interrupted stage's last checkpoint are kept in {Path.GetFullPath(outDir)}; continue with the same command.";
+        var result = new ExperimentRunner(o, outDir, output.Log, output.Progress()).Execute(longRun.Token);
+        if (result is null)
         {
-            var result = new ExperimentRunner(o, outDir, output.Log, output.Progress()).Execute(cts.Token);
-            if (result is null)
-            {
-                output.Result(new { outDir, stopped = o.StopAfter }, () => $"stopped after {o.StopAfter}; rerun to continue.");
-                return 0;
-            }
-            output.Result(new { outDir, report = Path.Combine(outDir, ExperimentReport.MarkdownFile) },
-                () => File.ReadAllText(Path.Combine(outDir, ExperimentReport.MarkdownFile)));
+            output.Result(new { outDir, stopped = o.StopAfter }, () => $"stopped after {o.StopAfter}; rerun to continue.");
             return 0;
         }
-        finally { Console.CancelKeyPress -= onCancel; }
+        output.Result(new { outDir, report = Path.Combine(outDir, ExperimentReport.MarkdownFile) },
+            () => File.ReadAllText(Path.Combine(outDir, ExperimentReport.MarkdownFile)));
+        return 0;
     }
 }

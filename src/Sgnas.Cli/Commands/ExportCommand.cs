@@ -1,26 +1,25 @@
+using System.CommandLine;
 using Sgnas.MLNet.Onnx;
 
 namespace Sgnas.Cli.Commands;
 
 /// <summary><c>sgnas export</c>: the retrained network to ONNX, verified with ONNX Runtime before success is reported.</summary>
-public sealed class ExportCommand : ICommand
+public sealed class ExportCommand : SgnasCommand
 {
-    public string Name => "export";
-    public string Summary => "Export a retrained network to ONNX, verified against TorchSharp with ONNX Runtime.";
-    public string Usage =>
-        "  --run DIR          retrain output folder (or a run folder with retrain/ inside) (required)\n" +
-        "  --onnx FILE        ONNX file to write (default DIR/model.onnx)\n" +
-        "  --raw-pixels       model input is pixels in [0, 255]; the run's normalisation is built into the graph\n" +
-        "  --last             export last.pt instead of best.pt\n" +
-        "  --json";
+    private readonly Option<string> _run = CliOptions.Run("retrain output folder (or a run folder with retrain/ inside)");
+    private readonly Option<string?> _onnx = CliOptions.Text("--onnx", "ONNX file to write (default DIR/model.onnx)", "FILE");
+    private readonly Option<bool> _rawPixels = CliOptions.Flag("--raw-pixels", "model input is pixels in [0, 255]; the run's normalisation is built into the graph");
+    private readonly Option<bool> _last = CliOptions.Flag("--last", "export last.pt instead of best.pt");
 
-    public int Run(Args args)
+    public override string Name => "export";
+    public override string Summary => "Export a retrained network to ONNX, verified against TorchSharp with ONNX Runtime.";
+
+    protected override int Run(ParseResult parse)
     {
-        string dir = args.Required("run");
-        string? onnx = args.String("onnx");
-        var options = new RetrainedExportOptions { RawPixels = args.Flag("raw-pixels"), UseLastCheckpoint = args.Flag("last") };
-        var output = new Output(args.Flag("json"));
-        args.RejectUnknown(Name);
+        string dir = parse.GetValue(_run)!;
+        string? onnx = parse.GetValue(_onnx);
+        var options = new RetrainedExportOptions { RawPixels = parse.GetValue(_rawPixels), UseLastCheckpoint = parse.GetValue(_last) };
+        using var output = OpenOutput(parse);
         var r = RetrainedNetworkExporter.Export(dir, onnx, options);
         output.Result(r, () =>
             $"wrote {r.OnnxPath} ({r.Bytes / 1024.0:F1} KiB) from {r.Checkpoint}\n" +

@@ -1,29 +1,28 @@
+using System.CommandLine;
 using Sgnas.IO;
 
 namespace Sgnas.Cli.Commands;
 
 /// <summary>
 /// <c>sgnas export-weights</c>: supernet or retrained-network weights as a state dict PyTorch loads (safetensors or
-/// torch.save), through TorchSharp.PyBridge. Importing back is <see cref="WeightsInterop"/>'s Import* API.
+/// torch.save), through TorchSharp.PyBridge. <c>sgnas import-weights</c> reads them back.
 /// </summary>
-public sealed class ExportWeightsCommand : ICommand
+public sealed class ExportWeightsCommand : SgnasCommand
 {
-    public string Name => "export-weights";
-    public string Summary => "Export supernet or retrained weights for PyTorch (safetensors or torch.save state dict).";
-    public string Usage =>
-        "  --run DIR          run folder (supernet), or retrain folder / run folder with retrain/ (with --child) (required)\n" +
-        "  --out FILE         FILE.safetensors (safetensors.torch.load_file) or FILE.pt|.pth (torch.load) (required)\n" +
-        "  --child            export the retrained network (best epoch) instead of the supernet\n" +
-        "  --last             with --child: the last epoch instead of the best\n" +
-        "  --json";
+    private readonly Option<string> _run = CliOptions.Run("run folder (supernet), or retrain folder / run folder with retrain/ (with --child)");
+    private readonly Option<string?> _out = CliOptions.Out("FILE.safetensors (safetensors.torch.load_file) or FILE.pt|.pth (torch.load)", required: true, helpName: "FILE");
+    private readonly Option<bool> _child = CliOptions.Flag("--child", "export the retrained network (best epoch) instead of the supernet");
+    private readonly Option<bool> _last = CliOptions.Flag("--last", "with --child: the last epoch instead of the best");
 
-    public int Run(Args args)
+    public override string Name => "export-weights";
+    public override string Summary => "Export supernet or retrained weights for PyTorch (safetensors or torch.save state dict).";
+
+    protected override int Run(ParseResult parse)
     {
-        string run = args.Required("run");
-        string outPath = args.Required("out");
-        bool child = args.Flag("child"), last = args.Flag("last");
-        var output = new Output(args.Flag("json"));
-        args.RejectUnknown(Name);
+        string run = parse.GetValue(_run)!;
+        string outPath = parse.GetValue(_out)!;
+        bool child = parse.GetValue(_child), last = parse.GetValue(_last);
+        using var output = OpenOutput(parse);
         WeightsFormat format;
         try { format = WeightsInterop.FormatOf(outPath); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }

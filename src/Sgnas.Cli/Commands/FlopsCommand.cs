@@ -1,21 +1,23 @@
+using System.CommandLine;
 using Sgnas.Cost;
 using Sgnas.SearchSpace;
 
 namespace Sgnas.Cli.Commands;
 
 /// <summary><c>sgnas flops</c>: exact MACs and parameters of one architecture built as a standalone network.</summary>
-public sealed class FlopsCommand : ICommand
+public sealed class FlopsCommand : SgnasCommand
 {
-    public string Name => "flops";
-    public string Summary => "Exact FLOPs (MACs) and parameters of an architecture.";
-    public string Usage => "  --preset NAME|FILE   (default fashion-small)\n  --arch TEXT          e.g. e4:3,3,5,7|e2:7,7|...\n  --json";
+    private readonly Option<string> _preset = CliOptions.Preset();
+    private readonly Option<string?> _arch = CliOptions.Text("--arch", "architecture, e.g. e4:3,3,5,7|e2:7,7|...", required: true);
 
-    public int Run(Args args)
+    public override string Name => "flops";
+    public override string Summary => "Exact FLOPs (MACs) and parameters of an architecture.";
+
+    protected override int Run(ParseResult parse)
     {
-        var preset = SearchSpacePreset.Load(args.String("preset", "fashion-small")!);
-        string text = args.Required("arch");
-        var output = new Output(args.Flag("json"));
-        args.RejectUnknown(Name);
+        var preset = CliOptions.LoadPreset(parse, _preset);
+        string text = parse.GetValue(_arch)!;
+        using var output = OpenOutput(parse);
         var arch = ArchitectureCodec.Parse(text, preset);
         var cost = FlopsCounter.Count(preset, arch);
         double lutM = new FlopsLookupTable(preset).CostM(arch);

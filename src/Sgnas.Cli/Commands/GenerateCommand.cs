@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Sgnas.Generation;
 using Sgnas.IO;
@@ -6,25 +7,23 @@ using Sgnas.Runtime;
 namespace Sgnas.Cli.Commands;
 
 /// <summary><c>sgnas generate</c>: architectures for N FLOPs targets from one forward pass of a trained generator.</summary>
-public sealed class GenerateCommand : ICommand
+public sealed class GenerateCommand : SgnasCommand
 {
-    public string Name => "generate";
-    public string Summary => "Generate architectures for FLOPs targets with a trained generator (one forward pass).";
-    public string Usage =>
-        "  --run DIR          run folder holding generator.json/.pt\n" +
-        "  --flops LIST       targets in M FLOPs, e.g. 2.5,3,3.5\n" +
-        "  --hard-limit       repair architectures over their target until they fit\n" +
-        "  --device D         cpu, cuda or cuda:N (default cpu)\n" +
-        "  --json";
+    private readonly Option<string> _run = CliOptions.Run("run folder holding generator.json/.pt");
+    private readonly Option<double[]?> _flops = CliOptions.Numbers("--flops", "FLOPs targets in M, e.g. 2.5,3,3.5", required: true);
+    private readonly Option<bool> _hardLimit = CliOptions.Flag("--hard-limit", "repair architectures over their target until they fit");
+    private readonly Option<string> _device = CliOptions.Device();
 
-    public int Run(Args args)
+    public override string Name => "generate";
+    public override string Summary => "Generate architectures for FLOPs targets with a trained generator (one forward pass).";
+
+    protected override int Run(ParseResult parse)
     {
-        var run = new RunFolder(args.Required("run"));
-        var targets = args.Doubles("flops") ?? throw new UsageException("--flops is required (e.g. --flops 2.5,3,3.5).");
-        bool hard = args.Flag("hard-limit");
-        string deviceName = args.String("device", "cpu")!;
-        var output = new Output(args.Flag("json"));
-        args.RejectUnknown(Name);
+        var run = new RunFolder(parse.GetValue(_run)!);
+        var targets = parse.GetValue(_flops)!;
+        bool hard = parse.GetValue(_hardLimit);
+        string deviceName = parse.GetValue(_device)!;
+        using var output = OpenOutput(parse);
         var device = DeviceSelector.Resolve(deviceName);
         using var model = ArchitectureGeneratorModel.Load(run, device);
         var clock = Stopwatch.StartNew();
@@ -38,8 +37,9 @@ public sealed class GenerateCommand : ICommand
             architecture = g.Architecture.ToString(),
             repaired = g.Repaired,
         }).ToArray();
-        output.Result(result, () => string.Join("\n", generated.Select(g =>
-            $"target {g.TargetFlopsM,8:F3} M  ->  {g.FlopsM,8:F3} M FLOPs  {g.ParamsM,7:F4} M params{(g.Repaired ? "  (repaired)" : "")}  {g.Architecture}")));
+        output.ResultTable(result, $"{generated.Count} architecture(s) from the generator in {run.Root}",
+            ["target M", "FLOPs M", "params M", "repaired", "architecture"],
+            generated.Select(g => new[] { $"{g.TargetFlopsM:F3}", $"{g.FlopsM:F3}", $"{g.ParamsM:F4}", g.Repaired ? "yes" : "", g.Architecture.ToString() }));
         return 0;
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Sgnas.Cost;
 using Sgnas.Modules;
 using Sgnas.SearchSpace;
@@ -5,17 +6,17 @@ using Sgnas.SearchSpace;
 namespace Sgnas.Cli.Commands;
 
 /// <summary><c>sgnas info</c>: size of a search space, supernet parameters and the FLOPs range.</summary>
-public sealed class InfoCommand : ICommand
+public sealed class InfoCommand : SgnasCommand
 {
-    public string Name => "info";
-    public string Summary => "Describe a search space: layers, choices, size, supernet parameters, FLOPs range.";
-    public string Usage => "  --preset NAME|FILE   imagenet, cifar, fashion-small, mobilenetv2 or a preset JSON (default fashion-small)\n  --json";
+    private readonly Option<string> _preset = CliOptions.Preset();
 
-    public int Run(Args args)
+    public override string Name => "info";
+    public override string Summary => "Describe a search space: layers, choices, size, supernet parameters, FLOPs range.";
+
+    protected override int Run(ParseResult parse)
     {
-        var preset = SearchSpacePreset.Load(args.String("preset", "fashion-small")!);
-        var output = new Output(args.Flag("json"));
-        args.RejectUnknown(Name);
+        var preset = CliOptions.LoadPreset(parse, _preset);
+        using var output = OpenOutput(parse);
         var lut = new FlopsLookupTable(preset);
         var (min, max) = lut.Range();
         var (low, high) = lut.ConstraintInterval();

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Sgnas.Cost;
 using Sgnas.MLNet.Latency;
@@ -9,57 +10,57 @@ namespace Sgnas.Cli.Commands;
 /// <c>sgnas latency-table</c>: measures a batch-1 latency table for a preset on this machine (docs/latency.md), and
 /// with <c>--validate N</c> checks it against N random whole networks timed end to end.
 /// </summary>
-public sealed class LatencyTableCommand : ICommand
+public sealed class LatencyTableCommand : SgnasCommand
 {
-    public string Name => "latency-table";
-    public string Summary => "Measure a latency table on this machine (ONNX Runtime or TorchSharp); validate it on whole networks.";
-    public string Usage =>
-        "  --preset NAME|FILE      (default fashion-small)\n" +
-        "  --runtime onnx|torch    (default onnx: ONNX Runtime, what a saved ML.NET model runs in)\n" +
-        "  --threads N             intra-op threads (default 1)\n" +
-        "  --warmup W              untimed runs per network (default 20)\n" +
-        "  --repetitions R         timed samples per network, interleaved; the median is kept (default 31)\n" +
-        "  --min-sample-ms X       each sample averages runs until it lasts X ms (default 0.2)\n" +
-        "  --quantile Q            quantile of the samples kept (default 0.5, the median; 0.1 on a busy machine)\n" +
-        "  --seed S                weights and interleaving order (default 1)\n" +
-        "  --out FILE              write the table (JSON) here\n" +
-        "  --table FILE            validate this table instead of measuring one\n" +
-        "  --validate N            time N random architectures end to end and compare (N >= 2; 50 or more recommended)\n" +
-        "  --held-out F            share of validated networks held out of the correction's fit (default 0.5)\n" +
-        "  --no-correction         do not store the correction a + b*sum fitted on the validated networks in --out\n" +
-        "  --json";
+    private readonly Option<string> _preset = CliOptions.Preset();
+    private readonly Option<string> _runtime = CliOptions.Choice("--runtime", "onnx: ONNX Runtime, what a saved ML.NET model runs in; torch: TorchSharp",
+        "onnx", "onnx", "torch", "onnxruntime", "torchsharp");
+    private readonly Option<int> _threads = CliOptions.Int("--threads", "intra-op threads", 1, min: 1);
+    private readonly Option<int> _warmup = CliOptions.Int("--warmup", "untimed runs per network", 20, min: 0, helpName: "W");
+    private readonly Option<int> _repetitions = CliOptions.Int("--repetitions", "timed samples per network, interleaved; the median is kept", 31, min: 1, helpName: "R");
+    private readonly Option<double> _minSampleMs = CliOptions.Double("--min-sample-ms", "each sample averages runs until it lasts X ms", 0.2, min: 0);
+    private readonly Option<double> _quantile = CliOptions.Double("--quantile", "quantile of the samples kept (0.5 the median; 0.1 on a busy machine)", 0.5, min: 0, max: 1, helpName: "Q");
+    private readonly Option<int> _seed = CliOptions.Seed(1, "weights and interleaving order");
+    private readonly Option<string?> _out = CliOptions.Out("write the table (JSON) here", helpName: "FILE");
+    private readonly Option<string?> _table = CliOptions.Text("--table", "validate this table instead of measuring one", "FILE");
+    private readonly Option<int> _validate = CliOptions.Int("--validate", "time N random architectures end to end and compare (N >= 2; 50 or more recommended)", 0, min: 0);
+    private readonly Option<double> _heldOut = CliOptions.Double("--held-out", "share of validated networks held out of the correction's fit", 0.5, min: 0, max: 1, maxExclusive: true, helpName: "F");
+    private readonly Option<bool> _noCorrection = CliOptions.Flag("--no-correction", "do not store the correction a + b*sum fitted on the validated networks in --out");
 
-    public int Run(Args args)
+    public override string Name => "latency-table";
+    public override string Summary => "Measure a latency table on this machine (ONNX Runtime or TorchSharp); validate it on whole networks.";
+
+    protected override int Run(ParseResult parse)
     {
-        var preset = SearchSpacePreset.Load(args.String("preset", "fashion-small")!);
-        string runtimeName = args.String("runtime", "onnx")!;
+        var preset = CliOptions.LoadPreset(parse, _preset);
+        string runtimeName = parse.GetValue(_runtime)!;
         var options = new LatencyMeasurementOptions
         {
-            Threads = args.Int("threads", 1, min: 1),
-            Warmup = args.Int("warmup", 20, min: 0),
-            Repetitions = args.Int("repetitions", 31, min: 1),
-            MinSampleMs = args.Double("min-sample-ms", 0.2),
-            Quantile = args.Double("quantile", 0.5),
-            Seed = args.Int("seed", 1),
+            Threads = parse.GetValue(_threads),
+            Warmup = parse.GetValue(_warmup),
+            Repetitions = parse.GetValue(_repetitions),
+            MinSampleMs = parse.GetValue(_minSampleMs),
+            Quantile = parse.GetValue(_quantile),
+            Seed = parse.GetValue(_seed),
         };
-        string? outPath = args.String("out");
-        string? tablePath = args.String("table");
-        int validate = args.Int("validate", 0, min: 0);
-        double heldOut = args.Double("held-out", 0.5);
-        bool noCorrection = args.Flag("no-correction");
-        var output = new Output(args.Flag("json"));
-        args.RejectUnknown(Name);
+        string? outPath = parse.GetValue(_out);
+        string? tablePath = parse.GetValue(_table);
+        int validate = parse.GetValue(_validate);
+        double heldOut = parse.GetValue(_heldOut);
+        bool noCorrection = parse.GetValue(_noCorrection);
+        using var output = OpenOutput(parse);
         if (outPath is null && tablePath is null) throw new UsageException("--out is required (or --table FILE to validate an existing table).");
         if (tablePath is not null && validate == 0) throw new UsageException("--table only makes sense with --validate N.");
         if (validate == 1) throw new UsageException("--validate needs at least 2 architectures.");
-        if (heldOut is < 0 or >= 1) throw new UsageException("--held-out must be in [0, 1).");
         options.Validate();
+        // The measurement takes no cancellation token: Ctrl-C ends it at once; a table is only written at the end.
+        using var longRun = LongRun.Listen(Name, cancellable: false);
+        longRun.Kept = outPath is null ? "nothing was written." : $"nothing was written to {outPath}; run the command again to measure.";
 
         using ILatencyRuntime runtime = runtimeName switch
         {
             "onnx" or "onnxruntime" => new OnnxRuntimeLatency(options.Threads),
-            "torch" or "torchsharp" => new TorchLatencyRuntime(options.Threads),
-            _ => throw new UsageException($"--runtime must be onnx or torch; got '{runtimeName}'."),
+            _ => new TorchLatencyRuntime(options.Threads),
         };
         var machine = LatencyMachine.Current();
         if (machine.LoadAverage is { } load && load > machine.LogicalCores * 0.5)

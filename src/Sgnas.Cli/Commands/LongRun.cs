@@ -3,10 +3,12 @@ using Sgnas.IO;
 namespace Sgnas.Cli.Commands;
 
 /// <summary>
-/// What every long command (train-supernet, train-generator, retrain, search, compare, demo) shares: the run folder's
-/// lock (one writer per folder), the checks before compute (writable, free space), and Ctrl-C. The first Ctrl-C
-/// cancels <see cref="Token"/>, so the command stops between steps and keeps what it finished; a second Ctrl-C ends
-/// the process at once. <see cref="Program"/> turns the cancellation into exit code 130 and prints <see cref="Kept"/>.
+/// What every long command (train-supernet, train-generator, retrain, search, compare, demo, experiment, bench,
+/// latency-table) shares: the run folder's lock (one writer per folder), the checks before compute (writable, free
+/// space), and Ctrl-C. The first Ctrl-C cancels <see cref="Token"/>, so the command stops between steps and keeps what
+/// it finished; a second Ctrl-C ends the process at once. <see cref="CliApp"/> turns the cancellation into exit code
+/// 130 and prints <see cref="Kept"/> (how to resume) on one line. A command whose work takes no token
+/// (<see cref="Listen"/> with <c>cancellable: false</c>) prints the line and exits with 130 at the first Ctrl-C.
 /// </summary>
 public sealed class LongRun : IDisposable
 {
@@ -18,13 +20,18 @@ public sealed class LongRun : IDisposable
     private readonly RunLock? _lock;
     private readonly ConsoleCancelEventHandler _onCancel;
 
-    private LongRun(RunLock? runLock)
+    private LongRun(RunLock? runLock, string command, bool cancellable)
     {
         _lock = runLock;
         _onCancel = (_, e) =>
         {
             if (_cts.IsCancellationRequested) return; // second Ctrl-C: let the runtime end the process
             e.Cancel = true;
+            if (!cancellable)
+            {
+                Console.Error.WriteLine($"\nsgnas {command}: cancelled; {Kept}");
+                Environment.Exit(CancelledExitCode);
+            }
             Console.Error.WriteLine("\nstopping after the current step (Ctrl-C again to stop at once)...");
             _cts.Cancel();
         };
@@ -48,7 +55,19 @@ public sealed class LongRun : IDisposable
     public static LongRun Start(string command, string folder, long neededBytes = 0)
     {
         RunPreflight.Check(folder, neededBytes);
-        var run = new LongRun(RunLock.Acquire(folder, command));
+        var run = new LongRun(RunLock.Acquire(folder, command), command, cancellable: true);
+        s_current = run;
+        return run;
+    }
+
+    /// <summary>
+    /// Listens for Ctrl-C without a run folder (commands that write no checkpoint). With
+    /// <paramref name="cancellable"/> false the work cannot stop between steps, so the first Ctrl-C ends the process
+    /// with <see cref="CancelledExitCode"/> after printing <see cref="Kept"/>.
+    /// </summary>
+    public static LongRun Listen(string command, bool cancellable = true)
+    {
+        var run = new LongRun(null, command, cancellable);
         s_current = run;
         return run;
     }

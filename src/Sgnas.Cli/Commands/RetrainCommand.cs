@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using Sgnas.Data;
 using Sgnas.Modules;
@@ -8,82 +9,72 @@ using Sgnas.Training;
 namespace Sgnas.Cli.Commands;
 
 /// <summary><c>sgnas retrain</c>: stage 3, train a chosen architecture from scratch and measure it on the test set.</summary>
-public sealed class RetrainCommand : ICommand
+public sealed class RetrainCommand : SgnasCommand
 {
-    public string Name => "retrain";
-    public string Summary => "Retrain an architecture from scratch; writes best.pt and metrics.json.";
-    public string Usage =>
-        "  --arch TEXT              architecture, e.g. e3:3,5,7|e4:3,3,5,5|... (required)\n" +
-        "  --out DIR                output folder: last.pt, best.pt, state.json, metrics.json (required)\n" +
-        "  --preset NAME|FILE       search space (default fashion-small)\n" +
-        "  --data PATH              dataset folder or IDX file (default Fashion-MNIST); its test split is the held-out set\n" +
-        "  --epochs E               total epochs (default 10)\n" +
-        "  --optimizer NAME         rmsprop (paper: warm-up + x0.97 every 3 epochs) or sgd (Nesterov + cosine); default rmsprop\n" +
-        "  --lr X                   peak learning rate (default 0.16 rmsprop / 0.1 sgd per 256 images, scaled to the batch)\n" +
-        "  --warmup-epochs X        linear warm-up (default 5 rmsprop, 0 sgd)\n" +
-        "  --batch-size N           (default 128)\n" +
-        "  --weight-decay X         L2 on conv/linear weights (default 1e-5 rmsprop, 4e-5 sgd)\n" +
-        "  --label-smoothing X      (default 0.1)\n" +
-        "  --val-fraction X         share of the training images held out to pick the best epoch (default 0.1; 0 = last epoch)\n" +
-        "  --max-train-images N     use a seeded subset of N training images (before the validation split)\n" +
-        "  --augment NAME           auto, none, crop-flip, resized-crop (default auto: by input size)\n" +
-        "  --normalization NAME     preset or data (default preset)\n" +
-        "  --se                     squeeze-and-excitation in every block\n" +
-        "  --hswish                 h-swish instead of ReLU6\n" +
-        "  --dropout X              dropout before the classifier (default 0)\n" +
-        "  --device D               cpu, cuda, cuda:N (default cpu)\n" +
-        "  --threads N              CPU threads of libtorch (default: libtorch's choice; 1 is often faster on a busy machine)\n" +
-        "  --seed N                 (default 0)\n" +
-        "  --resume                 continue the checkpoint in --out at its next epoch\n" +
-        "  --json                   print metrics.json on stdout";
+    private static readonly RetrainOptions Defaults = new();
 
-    public int Run(Args args)
+    private readonly Option<string?> _arch = CliOptions.Text("--arch", "architecture, e.g. e3:3,5,7|e4:3,3,5,5|...", required: true);
+    private readonly Option<string?> _out = CliOptions.Out("output folder: last.pt, best.pt, state.json, metrics.json", required: true);
+    private readonly Option<string> _preset = CliOptions.Preset();
+    private readonly Option<string?> _data = CliOptions.Data("IDX, CIFAR or image-folder data (default Fashion-MNIST); its test split is the held-out set");
+    private readonly Option<int> _epochs = CliOptions.Int("--epochs", "total epochs", Defaults.Epochs, min: 1);
+    private readonly Option<string> _optimizer = CliOptions.Choice("--optimizer", "rmsprop (paper: warm-up + x0.97 every 3 epochs) or sgd (Nesterov + cosine)", "rmsprop", "rmsprop", "sgd");
+    private readonly Option<double?> _lr = CliOptions.DoubleOrNull("--lr", "peak learning rate (default 0.16 rmsprop / 0.1 sgd per 256 images, scaled to the batch)", min: 0, minExclusive: true);
+    private readonly Option<double?> _warmupEpochs = CliOptions.DoubleOrNull("--warmup-epochs", "linear warm-up (default 5 rmsprop, 0 sgd)", min: 0);
+    private readonly Option<int> _batchSize = CliOptions.Int("--batch-size", "images per step", Defaults.BatchSize, min: 1);
+    private readonly Option<double?> _weightDecay = CliOptions.DoubleOrNull("--weight-decay", "L2 on conv/linear weights (default 1e-5 rmsprop, 4e-5 sgd)", min: 0);
+    private readonly Option<double> _labelSmoothing = CliOptions.Double("--label-smoothing", "label smoothing", Defaults.LabelSmoothing, min: 0, max: 1, maxExclusive: true);
+    private readonly Option<double> _valFraction = CliOptions.Double("--val-fraction", "share of the training images held out to pick the best epoch (0 = last epoch)",
+        Defaults.ValidationFraction, min: 0, max: 1, maxExclusive: true);
+    private readonly Option<int?> _maxTrainImages = CliOptions.IntOrNull("--max-train-images", "use a seeded subset of N training images (before the validation split)", min: 2);
+    private readonly Option<string> _augment = CliOptions.Choice("--augment", "augmentation (auto: by input size)", "auto", "auto", "none", "crop-flip", "resized-crop");
+    private readonly Option<string> _normalization = CliOptions.Choice("--normalization", "per-channel mean/std of the preset or of the data", "preset", "preset", "data");
+    private readonly Option<bool> _se = CliOptions.Flag("--se", "squeeze-and-excitation in every block");
+    private readonly Option<bool> _hswish = CliOptions.Flag("--hswish", "h-swish instead of ReLU6");
+    private readonly Option<double> _dropout = CliOptions.Double("--dropout", "dropout before the classifier", 0, min: 0, max: 1, maxExclusive: true);
+    private readonly Option<string> _device = CliOptions.Device();
+    private readonly Option<int?> _threads = CliOptions.Threads();
+    private readonly Option<int> _seed = CliOptions.Seed();
+    private readonly Option<bool> _resume = CliOptions.Resume("continue the checkpoint in --out at its next epoch");
+
+    public override string Name => "retrain";
+    public override string Summary => "Retrain an architecture from scratch; writes best.pt and metrics.json.";
+
+    protected override int Run(ParseResult parse)
     {
-        var preset = SearchSpacePreset.Load(args.String("preset", "fashion-small")!);
-        string archText = args.Required("arch");
-        string outDir = args.Required("out");
-        string? dataPath = args.String("data");
-        string deviceName = args.String("device", "cpu")!;
-        int? threads = args.String("threads") is null ? null : args.Int("threads", 0, min: 1);
+        var preset = CliOptions.LoadPreset(parse, _preset);
+        string archText = parse.GetValue(_arch)!;
+        string outDir = parse.GetValue(_out)!;
+        string? dataPath = parse.GetValue(_data);
+        string deviceName = parse.GetValue(_device)!;
+        int? threads = parse.GetValue(_threads);
         var options = new RetrainOptions
         {
-            Epochs = args.Int("epochs", new RetrainOptions().Epochs, min: 1),
-            Optimizer = args.String("optimizer", "rmsprop")!.ToLowerInvariant() switch
+            Epochs = parse.GetValue(_epochs),
+            Optimizer = parse.GetValue(_optimizer) == "sgd" ? RetrainOptimizer.Sgd : RetrainOptimizer.RmsProp,
+            LearningRate = parse.GetValue(_lr),
+            WarmupEpochs = parse.GetValue(_warmupEpochs),
+            BatchSize = parse.GetValue(_batchSize),
+            WeightDecay = parse.GetValue(_weightDecay),
+            LabelSmoothing = parse.GetValue(_labelSmoothing),
+            ValidationFraction = parse.GetValue(_valFraction),
+            MaxTrainImages = parse.GetValue(_maxTrainImages),
+            Augmentation = parse.GetValue(_augment) switch
             {
-                "rmsprop" => RetrainOptimizer.RmsProp,
-                "sgd" => RetrainOptimizer.Sgd,
-                var o => throw new UsageException($"--optimizer: '{o}' is not rmsprop or sgd."),
-            },
-            LearningRate = Optional(args, "lr"),
-            WarmupEpochs = Optional(args, "warmup-epochs"),
-            BatchSize = args.Int("batch-size", new RetrainOptions().BatchSize, min: 1),
-            WeightDecay = Optional(args, "weight-decay"),
-            LabelSmoothing = args.Double("label-smoothing", new RetrainOptions().LabelSmoothing),
-            ValidationFraction = args.Double("val-fraction", new RetrainOptions().ValidationFraction),
-            MaxTrainImages = args.String("max-train-images") is null ? null : args.Int("max-train-images", 0, min: 2),
-            Augmentation = args.String("augment", "auto")!.ToLowerInvariant() switch
-            {
-                "auto" => RetrainAugmentation.Auto,
                 "none" => RetrainAugmentation.None,
                 "crop-flip" => RetrainAugmentation.CropAndFlip,
                 "resized-crop" => RetrainAugmentation.RandomResizedCrop,
-                var a => throw new UsageException($"--augment: '{a}' is not auto, none, crop-flip or resized-crop."),
+                _ => RetrainAugmentation.Auto,
             },
-            Normalization = args.String("normalization", "preset")!.ToLowerInvariant() switch
-            {
-                "preset" => NormalizationSource.Preset,
-                "data" => NormalizationSource.Data,
-                var n => throw new UsageException($"--normalization: '{n}' is not preset or data."),
-            },
+            Normalization = parse.GetValue(_normalization) == "data" ? NormalizationSource.Data : NormalizationSource.Preset,
             Network = new ChildNetworkOptions(
-                SqueezeExcite: args.Flag("se"),
-                Activation: args.Flag("hswish") ? ActivationKind.HSwish : ActivationKind.ReLU6,
-                Dropout: args.Double("dropout", 0)),
-            Seed = args.Int("seed", 0),
-            Resume = args.Flag("resume"),
+                SqueezeExcite: parse.GetValue(_se),
+                Activation: parse.GetValue(_hswish) ? ActivationKind.HSwish : ActivationKind.ReLU6,
+                Dropout: parse.GetValue(_dropout)),
+            Seed = parse.GetValue(_seed),
+            Resume = parse.GetValue(_resume),
         };
-        var output = new Output(args.Flag("json"));
-        args.RejectUnknown(Name);
+        using var output = OpenOutput(parse);
         try { options.Validate(); }
         catch (ArgumentOutOfRangeException e) { throw new UsageException(e.Message); }
 
@@ -113,7 +104,7 @@ public sealed class RetrainCommand : ICommand
         longRun.Kept = $"the checkpoint of the last completed epoch is kept in {Path.GetFullPath(outDir)}; continue with the same command and --resume.";
         var metrics = new ArchitectureRetrainer(preset, arch, options, device).Run(train, test, outDir, output.Progress(), longRun.Token);
 
-        if (output.Json) Console.Out.WriteLine(JsonSerializer.Serialize(metrics, RetrainJson.Options));
+        if (output.Json) output.JsonText(JsonSerializer.Serialize(metrics, RetrainJson.Options));
         else
             output.Result(metrics, () =>
                 $"{metrics.Architecture}\n" +
@@ -124,6 +115,4 @@ public sealed class RetrainCommand : ICommand
                 $"wrote {Path.Combine(Path.GetFullPath(outDir), "best.pt")} and metrics.json");
         return 0;
     }
-
-    private static double? Optional(Args args, string name) => args.String(name) is null ? null : args.Double(name, 0);
 }

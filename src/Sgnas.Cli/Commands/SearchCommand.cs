@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Sgnas.IO;
 using Sgnas.Runtime;
@@ -5,46 +6,37 @@ using Sgnas.Search;
 
 namespace Sgnas.Cli.Commands;
 
-/// <summary><c>sgnas search</c>: one baseline search (random or evolution) for one FLOPs target on a trained supernet.</summary>
-public sealed class SearchCommand : ICommand
+/// <summary><c>sgnas search</c>: one search (random, evolution, the generator or UNAS) for one target on a trained supernet.</summary>
+public sealed class SearchCommand : SgnasCommand
 {
-    public string Name => "search";
-    public string Summary => "Search an architecture under a FLOPs target (random search, evolution, or the trained generator).";
-    public string Usage =>
-        "  --run DIR                  run folder with supernet.pt/json (required)\n" +
-        "  --strategy random|evolution|generator|unas   (default evolution; generator needs generator.json in DIR)\n" +
-        "  --hard-limit               generator: repair architectures over the target until they fit\n" +
-        "  --flops X                  FLOPs target in M (required)\n" +
-        "  --evaluations N            random: architectures to score (default 1000)\n" +
-        "  --population N             evolution: population (default 50)\n" +
-        "  --iterations N             evolution: generations (default 20)\n" +
-        "  --top-k N                  evolution: parents kept (default 10)\n" +
-        "  --recalibration-images N   BN recalibration images per candidate (default 1024)\n" +
-        "  --val-images N             validation images per candidate, 0 = all (default 2000)\n" +
-        "  --dataset PATH             dataset instead of the supernet's (default as trained: Fashion-MNIST)\n" +
-        "  --seed N                   seed of the tuner and of the evaluation subsets (default 0)\n" +
-        "  --device D                 cpu, cuda, cuda:N (default cpu)\n" +
-        "  --resume                   return the result an earlier identical search already wrote, instead of searching again\n" +
-        UnasCliOptions.Usage +
-        "  --json";
+    private readonly Option<string> _run = CliOptions.Run("run folder with supernet.pt/json");
+    private readonly Option<string> _strategy = CliOptions.Choice("--strategy", "search strategy (generator needs generator.json in the run folder)",
+        "evolution", "random", "evolution", "generator", "unas");
+    private readonly Option<double?> _flops = CliOptions.DoubleOrNull("--flops", "FLOPs target in M (required unless --budget-ms)", min: 0, minExclusive: true);
+    private readonly Option<bool> _hardLimit = CliOptions.Flag("--hard-limit", "generator: repair architectures over the target until they fit");
+    private readonly SearchCliOptions _search = new();
+    private readonly Option<bool> _resume = CliOptions.Resume("continue an interrupted search: candidates it scored (run/search/journal) are read back, not scored again");
+    private readonly UnasCliOptions _unas = new();
+    private readonly LatencyBudgetOptions _latency = new();
 
-    public int Run(Args args)
+    public override string Name => "search";
+    public override string Summary => "Search an architecture under a FLOPs target (random search, evolution, the trained generator or UNAS).";
+
+    protected override int Run(ParseResult parse)
     {
-        string run = args.Required("run");
-        bool resume = args.Flag("resume");
-        string strategy = args.String("strategy", "evolution")!;
-        double flops = args.Double("flops", double.NaN);
-        var latency = UnasCliOptions.ParseLatencyBudget(args);
+        string run = parse.GetValue(_run)!;
+        bool resume = parse.GetValue(_resume);
+        string strategy = parse.GetValue(_strategy)!;
+        double flops = parse.GetValue(_flops) ?? double.NaN;
+        var latency = _latency.Read(parse);
         if (latency is not null && !double.IsNaN(flops)) throw new UsageException("give either --flops or --budget-ms, not both.");
-        if (latency is not null && !strategy.Equals("unas", StringComparison.OrdinalIgnoreCase))
+        if (latency is not null && strategy != "unas")
             throw new UsageException("--budget-ms works with --strategy unas so far; random, evolution and the generator take --flops.");
         if (double.IsNaN(flops) && latency is null) throw new UsageException("--flops is required (FLOPs target in M).");
-        bool hardLimit = args.Flag("hard-limit");
-        var o = SearchOptionsParser.Parse(args);
-        var unas = UnasCliOptions.Parse(args);
-        var output = new Output(args.Flag("json"));
-        args.RejectUnknown(Name);
-        SearchSession.ValidateStrategyName(strategy);
+        bool hardLimit = parse.GetValue(_hardLimit);
+        var o = _search.Read(parse);
+        var unas = _unas.Read(parse, o.Random.Seed);
+        using var output = OpenOutput(parse);
 
         var runFolder = new RunFolder(run);
         runFolder.RequireSupernet();
@@ -55,6 +47,7 @@ public sealed class SearchCommand : ICommand
         output.Log($"supernet {session.Supernet.Preset.Name} from {session.Run.Root}; {o.Session.Evaluation.RecalibrationImages} recalibration / {session.Evaluator.Data.ValidationCount} validation images");
         if (latency is { } lat)
         {
+            longRun.Kept = "nothing was written; UNAS restarts from its seed (it is deterministic), so nothing is lost but time.";
             var cost = UnasCliOptions.LatencyCost(session, lat.TablePath);
             var r = UnasSearchStrategy.FromSession(session, unas, cost).Search(lat.BudgetMs, longRun.Token, output.Progress());
             var lj = UnasCliOptions.LatencyJson(r, cost);
@@ -63,14 +56,14 @@ public sealed class SearchCommand : ICommand
             output.Result(lj, () => $"{r.Strategy} under {lat.BudgetMs:0.####} ms: {r.Architecture}\npredicted {cost.Evaluate(r.Architecture):F4} ms  FLOPs {r.FlopsM:F3} M  val top-1 {100 * r.ValTop1:F2} %  in {r.Seconds:F1} s");
             return 0;
         }
-        // The finished search (with every trial) is stored before the summary file, so --resume can return it.
-        var finished = new FinishedSearches(Path.Combine(session.Run.SearchDir, "finished"), session.Supernet.Preset, SearchOptionsParser.Key(o, hardLimit), resume);
-        longRun.Kept = "no search had finished; a search restarts from its seed (it is deterministic), so nothing is lost but time.";
-        var chosen = strategy.Equals("unas", StringComparison.OrdinalIgnoreCase)
-            ? UnasSearchStrategy.FromSession(session, unas) : session.CreateStrategy(strategy, o.Random, o.Evolution, hardLimit);
-        var result = finished.Search(chosen, flops, longRun.Token, output.Progress());
-        if (finished.Reused > 0) output.Log($"reused the finished search {finished.PathOf(result.Strategy, flops)} (--resume)");
-        var json = SearchOptionsParser.ToJson(result);
+        var journals = SearchJournals.Open(Path.Combine(session.Run.SearchDir, "journal"), session.Supernet.Preset,
+            SearchCliOptions.Key(o, hardLimit), resume, refuseExisting: false);
+        longRun.Kept = $"every scored candidate is journaled in {journals.Folder}; continue with the same command and --resume.";
+        var chosen = journals.Wrap(strategy == "unas"
+            ? UnasSearchStrategy.FromSession(session, unas) : session.CreateStrategy(strategy, o.Random, o.Evolution, hardLimit));
+        var result = chosen.Search(flops, longRun.Token, output.Progress());
+        if (journals.Recorded > 0) output.Log($"resumed: {journals.Recorded} scored candidates read back from {journals.Folder}");
+        var json = SearchCliOptions.ToJson(result);
         AtomicFile.WriteAllText(Path.Combine(session.Run.SearchDir, $"{result.Strategy}_{flops.ToString("0.###", CultureInfo.InvariantCulture)}M.json"),
             System.Text.Json.JsonSerializer.Serialize(json, Output.JsonOptions));
         output.Result(json, () =>
@@ -80,40 +73,54 @@ public sealed class SearchCommand : ICommand
     }
 }
 
-/// <summary>Budget and protocol options shared by <c>search</c> and <c>compare</c>.</summary>
-internal sealed record SearchCliOptions(string Device, SearchSessionOptions Session, RandomSearchOptions Random, EvolutionSearchOptions Evolution);
+/// <summary>The parsed budget and protocol options of <c>search</c> and <c>compare</c>.</summary>
+internal sealed record SearchSettings(string Device, SearchSessionOptions Session, RandomSearchOptions Random, EvolutionSearchOptions Evolution);
 
-internal static class SearchOptionsParser
+/// <summary>Budget and protocol options shared by <c>search</c> and <c>compare</c>.</summary>
+public sealed class SearchCliOptions : OptionGroup
 {
-    public static SearchCliOptions Parse(Args args)
+    private static readonly RandomSearchOptions RandomDefaults = new();
+    private static readonly EvolutionSearchOptions EvolutionDefaults = new();
+
+    private readonly Option<int> _evaluations = CliOptions.Int("--evaluations", "random: architectures to score", RandomDefaults.Evaluations, min: 1);
+    private readonly Option<int> _population = CliOptions.Int("--population", "evolution: population", EvolutionDefaults.Population, min: 2);
+    private readonly Option<int> _iterations = CliOptions.Int("--iterations", "evolution: generations", EvolutionDefaults.Iterations, min: 1);
+    private readonly Option<int> _topK = CliOptions.Int("--top-k", "evolution: parents kept", EvolutionDefaults.TopK, min: 1);
+    private readonly Option<int> _recalibrationImages = CliOptions.Int("--recalibration-images", "BN recalibration images per candidate",
+        CandidateEvaluatorOptions.DefaultRecalibrationImages, min: 1);
+    private readonly Option<int> _valImages = CliOptions.Int("--val-images", "validation images per candidate, 0 = all", CandidateEvaluatorOptions.DefaultValidationImages, min: 0);
+    private readonly Option<string?> _data = CliOptions.Data("data instead of the supernet's (default: as trained)");
+    private readonly Option<int> _seed = CliOptions.Seed(0, "seed of the tuner and of the evaluation subsets");
+    private readonly Option<string> _device = CliOptions.Device();
+
+    internal SearchSettings Read(ParseResult parse)
     {
-        int seed = args.Int("seed", 0);
+        int seed = parse.GetValue(_seed);
         var eval = new CandidateEvaluatorOptions
         {
-            RecalibrationImages = args.Int("recalibration-images", CandidateEvaluatorOptions.DefaultRecalibrationImages, 1),
-            ValidationImages = args.Int("val-images", CandidateEvaluatorOptions.DefaultValidationImages, 0),
+            RecalibrationImages = parse.GetValue(_recalibrationImages),
+            ValidationImages = parse.GetValue(_valImages),
             Seed = seed,
         };
-        var random = new RandomSearchOptions { Evaluations = args.Int("evaluations", new RandomSearchOptions().Evaluations, 1), Seed = seed };
-        var d = new EvolutionSearchOptions();
+        var random = new RandomSearchOptions { Evaluations = parse.GetValue(_evaluations), Seed = seed };
         var evolution = new EvolutionSearchOptions
         {
-            Population = args.Int("population", d.Population, 2),
-            Iterations = args.Int("iterations", d.Iterations, 1),
-            TopK = args.Int("top-k", d.TopK, 1),
+            Population = parse.GetValue(_population),
+            Iterations = parse.GetValue(_iterations),
+            TopK = parse.GetValue(_topK),
             Seed = seed,
         };
         if (evolution.TopK > evolution.Population)
             throw new UsageException($"--top-k ({evolution.TopK}) cannot exceed --population ({evolution.Population}).");
-        return new SearchCliOptions(args.String("device", "cpu")!,
-            new SearchSessionOptions { Evaluation = eval, DatasetPath = args.String("dataset") }, random, evolution);
+        return new SearchSettings(parse.GetValue(_device)!,
+            new SearchSessionOptions { Evaluation = eval, DatasetPath = parse.GetValue(_data) }, random, evolution);
     }
 
-    /// <summary>The options that decide a search's outcome, as one string: stored with each finished search.</summary>
-    public static string Key(SearchCliOptions o, bool hardLimit) =>
+    /// <summary>The options that decide a search's outcome, as one string: stored beside the journals.</summary>
+    internal static string Key(SearchSettings o, bool hardLimit) =>
         System.Text.Json.JsonSerializer.Serialize(new { o.Session.Evaluation, o.Session.DatasetPath, o.Random, o.Evolution, hardLimit });
 
-    public static object ToJson(SearchResult r) => new
+    internal static object ToJson(SearchResult r) => new
     {
         strategy = r.Strategy,
         targetFlopsM = r.TargetFlopsM,

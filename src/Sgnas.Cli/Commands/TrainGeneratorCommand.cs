@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using Sgnas.Data;
 using Sgnas.Generation;
@@ -7,57 +8,48 @@ using Sgnas.Runtime;
 namespace Sgnas.Cli.Commands;
 
 /// <summary><c>sgnas train-generator</c>: SGNAS stage 2 on the supernet of a run folder.</summary>
-public sealed class TrainGeneratorCommand : ICommand
+public sealed class TrainGeneratorCommand : SgnasCommand
 {
-    public string Name => "train-generator";
-    public string Summary => "Train the architecture generator on a run's frozen supernet (stage 2).";
-    public string Usage =>
-        "  --run DIR              run folder holding supernet.json/.pt (generator.pt/.json are written there)\n" +
-        $"  --epochs E             epochs over the validation split (default {new GeneratorOptions().Epochs}, paper)\n" +
-        "  --lambda L             cost weight λ of Eq. 10 with FLOPs in M (default: scaled to the interval; paper 3e-4)\n" +
-        "  --batch-size N         images per step (default 128, paper)\n" +
-        "  --seed N               seed of init, noise, targets and prior pool (default 0)\n" +
-        "  --max-val-images N     use at most N validation images\n" +
-        "  --hard-gumbel          straight-through hard Gumbel-softmax (default soft, as the reference)\n" +
-        "  --prior bucketed|single   random prior: one per FLOPs bucket (default) or a single random one (paper, reference)\n" +
-        "  --selection accuracy|fit  epoch kept: best mean supernet top-1 among epochs within the FLOPs tolerance (default),\n" +
-        "                         or the lowest constraint loss\n" +
-        $"  --selection-tolerance X   largest mean relative FLOPs error of a selectable epoch (default {new GeneratorOptions().SelectionTolerance})\n" +
-        "  --data PATH            dataset (default: recorded in supernet.json, else Fashion-MNIST train)\n" +
-        "  --device D             cpu, cuda or cuda:N (default cpu)\n" +
-        "  --resume               continue an interrupted generator training (per-epoch checkpoint in DIR/generator-training)\n" +
-        "  --force                replace an existing generator; search results, retraining, model.zip/.onnx and demo.json\n" +
-        "                         that depend on it are moved to DIR/stale-<time>/\n" +
-        "  --json";
+    private static readonly GeneratorOptions Defaults = new();
 
-    public int Run(Args args)
+    private readonly Option<string> _run = CliOptions.Run("run folder holding supernet.json/.pt (generator.pt/.json are written there)");
+    private readonly Option<int> _epochs = CliOptions.Int("--epochs", "epochs over the validation split (paper)", Defaults.Epochs, min: 1);
+    private readonly Option<double?> _lambda = CliOptions.DoubleOrNull("--lambda", "cost weight λ of Eq. 10 with FLOPs in M (default: scaled to the interval; paper 3e-4)", min: 0, helpName: "L");
+    private readonly Option<int> _batchSize = CliOptions.Int("--batch-size", "images per step (paper)", Defaults.BatchSize, min: 1);
+    private readonly Option<int> _seed = CliOptions.Seed(Defaults.Seed, "seed of init, noise, targets and prior pool");
+    private readonly Option<int> _maxValImages = CliOptions.Int("--max-val-images", "use at most N validation images (0 = all)", 0, min: 0);
+    private readonly Option<bool> _hardGumbel = CliOptions.Flag("--hard-gumbel", "straight-through hard Gumbel-softmax (default soft, as the reference)");
+    private readonly Option<string> _prior = CliOptions.Choice("--prior", "random prior: one per FLOPs bucket, or a single random one (paper, reference)", "bucketed", "bucketed", "single");
+    private readonly Option<string> _selection = CliOptions.Choice("--selection",
+        "epoch kept: best mean supernet top-1 among epochs within the FLOPs tolerance, or the lowest constraint loss", "accuracy", "accuracy", "fit");
+    private readonly Option<double> _selectionTolerance = CliOptions.Double("--selection-tolerance", "largest mean relative FLOPs error of a selectable epoch",
+        Defaults.SelectionTolerance, min: 0);
+    private readonly Option<string?> _data = CliOptions.Data("dataset (default: recorded in supernet.json, else Fashion-MNIST train)");
+    private readonly Option<string> _device = CliOptions.Device();
+    private readonly Option<bool> _resume = CliOptions.Resume("continue an interrupted generator training (per-epoch checkpoint in DIR/generator-training)");
+    private readonly Option<bool> _force = CliOptions.Flag("--force",
+        "replace an existing generator; search results, retraining, model.zip/.onnx and demo.json that depend on it are moved to DIR/stale-<time>/");
+
+    public override string Name => "train-generator";
+    public override string Summary => "Train the architecture generator on a run's frozen supernet (stage 2).";
+
+    protected override int Run(ParseResult parse)
     {
-        var run = new RunFolder(args.Required("run"));
-        var defaults = new GeneratorOptions();
-        int epochs = args.Int("epochs", defaults.Epochs, min: 1);
-        double? lambda = args.String("lambda") is null ? null : args.Double("lambda", 0);
-        int batch = args.Int("batch-size", defaults.BatchSize, min: 1);
-        int seed = args.Int("seed", defaults.Seed);
-        int maxVal = args.Int("max-val-images", 0, min: 0);
-        bool hardGumbel = args.Flag("hard-gumbel");
-        var selection = args.String("selection", "accuracy") switch
-        {
-            "accuracy" => GeneratorSelectionRule.Accuracy,
-            "fit" => GeneratorSelectionRule.ConstraintFit,
-            var v => throw new UsageException($"--selection must be 'accuracy' or 'fit'; got '{v}'."),
-        };
-        double tolerance = args.Double("selection-tolerance", defaults.SelectionTolerance);
-        var prior = args.String("prior", "bucketed") switch
-        {
-            "bucketed" => PriorKind.Bucketed,
-            "single" => PriorKind.SingleRandom,
-            var v => throw new UsageException($"--prior must be 'bucketed' or 'single'; got '{v}'."),
-        };
-        string? dataArg = args.String("data");
-        string deviceName = args.String("device", "cpu")!;
-        bool resume = args.Flag("resume"), force = args.Flag("force");
-        var output = new Output(args.Flag("json"));
-        args.RejectUnknown(Name);
+        var run = new RunFolder(parse.GetValue(_run)!);
+        var defaults = Defaults;
+        int epochs = parse.GetValue(_epochs);
+        double? lambda = parse.GetValue(_lambda);
+        int batch = parse.GetValue(_batchSize);
+        int seed = parse.GetValue(_seed);
+        int maxVal = parse.GetValue(_maxValImages);
+        bool hardGumbel = parse.GetValue(_hardGumbel);
+        var selection = parse.GetValue(_selection) == "fit" ? GeneratorSelectionRule.ConstraintFit : GeneratorSelectionRule.Accuracy;
+        double tolerance = parse.GetValue(_selectionTolerance);
+        var prior = parse.GetValue(_prior) == "single" ? PriorKind.SingleRandom : PriorKind.Bucketed;
+        string? dataArg = parse.GetValue(_data);
+        string deviceName = parse.GetValue(_device)!;
+        bool resume = parse.GetValue(_resume), force = parse.GetValue(_force);
+        using var output = OpenOutput(parse);
         if (resume && force) throw new UsageException("--resume continues the interrupted training and --force starts over; give one of them.");
         var options = defaults with { Epochs = epochs, CostWeight = lambda, BatchSize = batch, Seed = seed, HardGumbel = hardGumbel,
             Selection = selection, SelectionTolerance = tolerance, Prior = prior };

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Sgnas.Data;
 using Sgnas.IO;
 using Sgnas.SearchSpace;
@@ -6,69 +7,65 @@ using Sgnas.Training;
 namespace Sgnas.Cli.Commands;
 
 /// <summary><c>sgnas train-supernet</c>: stage 1, train the unified supernet and leave the checkpoint in a run folder.</summary>
-public sealed class TrainSupernetCommand : ICommand
+public sealed class TrainSupernetCommand : SgnasCommand
 {
     private static readonly SupernetTrainerOptions Defaults = new();
 
-    // Options that fix the schedule: a resumed run keeps the stored ones.
-    private static readonly string[] ScheduleOptions =
-        { "preset", "epochs", "batch-size", "lr", "label-smoothing", "validation-fraction", "max-train-images", "seed", "sampling", "augment" };
+    private readonly Option<string?> _out = CliOptions.Out("run folder; receives supernet.pt, supernet.optim.pt, supernet.json", required: true);
+    private readonly Option<string> _preset = CliOptions.Preset();
+    private readonly Option<string?> _data = CliOptions.Data("training data: IDX, CIFAR or image-folder tree (default Fashion-MNIST; on --resume the stored path)");
+    private readonly Option<int> _epochs = CliOptions.Int("--epochs", "epochs", Defaults.Epochs, min: 1);
+    private readonly Option<int> _batchSize = CliOptions.Int("--batch-size", "images per step", Defaults.BatchSize, min: 2);
+    private readonly Option<double> _lr = CliOptions.Double("--lr", "initial learning rate, cosine decay per step", Defaults.LearningRate, min: 0, minExclusive: true);
+    private readonly Option<double> _labelSmoothing = CliOptions.Double("--label-smoothing", "label smoothing", Defaults.LabelSmoothing, min: 0, max: 1, maxExclusive: true);
+    private readonly Option<double> _validationFraction = CliOptions.Double("--validation-fraction", "share held out of the training data", Defaults.ValidationFraction, min: 0, max: 1, minExclusive: true, maxExclusive: true);
+    private readonly Option<int?> _maxTrainImages = CliOptions.IntOrNull("--max-train-images", "use a seeded subset of N images (before the split)", min: 2);
+    private readonly Option<int> _seed = CliOptions.Seed(Defaults.Seed);
+    private readonly Option<string> _sampling = CliOptions.Choice("--sampling", "path sampling", "fair", "fair", "uniform");
+    private readonly Option<bool> _augment = CliOptions.Flag("--augment", "random crop and flip");
+    private readonly Option<string> _device = CliOptions.Device(Defaults.Device);
+    private readonly Option<int?> _threads = CliOptions.Threads();
+    private readonly Option<bool> _resume = CliOptions.Resume("continue the run in --out with its stored options");
 
-    public string Name => "train-supernet";
-    public string Summary => "Train the unified supernet (stage 1) into a run folder; resumable.";
-    public string Usage =>
-        "  --out DIR                  run folder (required); receives supernet.pt, supernet.optim.pt, supernet.json\n" +
-        "  --preset NAME|FILE         (default fashion-small)\n" +
-        "  --data PATH                training data (IDX, CIFAR or image folder); default Fashion-MNIST (on --resume: the stored path)\n" +
-        $"  --epochs N                 (default {Defaults.Epochs})\n" +
-        $"  --batch-size N             (default {Defaults.BatchSize})\n" +
-        $"  --lr X                     initial learning rate, cosine decay per step (default {Defaults.LearningRate})\n" +
-        $"  --label-smoothing X        (default {Defaults.LabelSmoothing})\n" +
-        $"  --validation-fraction X    share held out of the training data (default {Defaults.ValidationFraction})\n" +
-        "  --max-train-images N       use a seeded subset of N images (before the split)\n" +
-        $"  --seed N                   (default {Defaults.Seed})\n" +
-        "  --sampling fair|uniform    path sampling (default fair)\n" +
-        "  --augment                  random crop and flip\n" +
-        "  --device D                 cpu, cuda, cuda:N (default cpu)\n" +
-        "  --threads N                libtorch intra-op threads (default: libtorch's choice; 1 is faster on a busy machine)\n" +
-        "  --resume                   continue the run in --out with its stored options\n" +
-        "  --json                     final summary as JSON on stdout";
+    public override string Name => "train-supernet";
+    public override string Summary => "Train the unified supernet (stage 1) into a run folder; resumable.";
 
-    public int Run(Args args)
+    protected override int Run(ParseResult parse)
     {
-        var run = new RunFolder(args.Required("out"));
-        bool resume = args.Flag("resume");
-        string? dataPath = args.String("data");
-        string? device = args.String("device");
-        int? threads = args.String("threads") is null ? null : args.Int("threads", 1, min: 1);
-        var output = new Output(args.Flag("json"));
+        var run = new RunFolder(parse.GetValue(_out)!);
+        bool resume = parse.GetValue(_resume);
+        string? dataPath = parse.GetValue(_data);
+        string? device = parse.GetResult(_device) is { Implicit: false } ? parse.GetValue(_device) : null;
+        int? threads = parse.GetValue(_threads);
+        using var output = OpenOutput(parse);
         SearchSpacePreset? preset = null;
         SupernetTrainerOptions? options = null;
         if (resume)
         {
-            var given = ScheduleOptions.Where(args.Flag).ToList();
+            // Options that fix the schedule: a resumed run keeps the stored ones.
+            Option[] schedule = [_preset, _epochs, _batchSize, _lr, _labelSmoothing, _validationFraction, _maxTrainImages, _seed, _sampling, _augment];
+            var given = schedule.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
             if (given.Count > 0)
-                throw new UsageException($"--resume continues with the options stored in {run.SupernetMeta}; drop --{string.Join(", --", given)}.");
+                throw new UsageException($"--resume continues with the options stored in {run.SupernetMeta}; drop {string.Join(", ", given)}.");
         }
         else
         {
-            preset = SearchSpacePreset.Load(args.String("preset", "fashion-small")!);
+            preset = CliOptions.LoadPreset(parse, _preset);
             options = new SupernetTrainerOptions
             {
-                Epochs = args.Int("epochs", Defaults.Epochs, min: 1),
-                BatchSize = args.Int("batch-size", Defaults.BatchSize, min: 2),
-                LearningRate = args.Double("lr", Defaults.LearningRate),
-                LabelSmoothing = args.Double("label-smoothing", Defaults.LabelSmoothing),
-                ValidationFraction = args.Double("validation-fraction", Defaults.ValidationFraction),
-                MaxTrainImages = args.String("max-train-images") is null ? null : args.Int("max-train-images", 0, min: 2),
-                Seed = args.Int("seed", Defaults.Seed),
-                Sampling = ParseSampling(args.String("sampling")),
-                Augment = args.Flag("augment"),
+                Epochs = parse.GetValue(_epochs),
+                BatchSize = parse.GetValue(_batchSize),
+                LearningRate = parse.GetValue(_lr),
+                LabelSmoothing = parse.GetValue(_labelSmoothing),
+                ValidationFraction = parse.GetValue(_validationFraction),
+                MaxTrainImages = parse.GetValue(_maxTrainImages),
+                Seed = parse.GetValue(_seed),
+                Sampling = parse.GetValue(_sampling) == "uniform" ? PathSampling.Uniform : PathSampling.Fair,
+                Augment = parse.GetValue(_augment),
                 Device = device ?? Defaults.Device,
                 DataPath = dataPath is null ? null : Path.GetFullPath(dataPath),
             };
         }
-        args.RejectUnknown(Name);
 
         using var longRun = LongRun.Start(Name, run.Root);
         if (resume)
@@ -103,11 +100,4 @@ public sealed class TrainSupernetCommand : ICommand
                  $"(mean over the validation architectures), {r.Seconds:F1} s; checkpoint in {r.RunFolder}");
         return 0;
     }
-
-    private static PathSampling ParseSampling(string? s) => s?.ToLowerInvariant() switch
-    {
-        null or "fair" => PathSampling.Fair,
-        "uniform" => PathSampling.Uniform,
-        _ => throw new UsageException($"--sampling: '{s}' is not fair or uniform."),
-    };
 }

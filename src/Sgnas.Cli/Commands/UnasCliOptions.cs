@@ -1,37 +1,44 @@
+using System.CommandLine;
 using Sgnas.Search;
 
 namespace Sgnas.Cli.Commands;
 
 /// <summary>The <c>--unas-*</c> options of <c>search --strategy unas</c> and <c>compare --unas</c> (docs/unas.md).</summary>
-internal static class UnasCliOptions
+public sealed class UnasCliOptions : OptionGroup
 {
-    /// <summary>Help lines for the UNAS options.</summary>
-    public const string Usage =
-        "  --unas-steps N             UNAS: gradient steps per budget (default 40)\n" +
-        "  --unas-samples N           UNAS: architectures sampled per step (default 4)\n" +
-        "  --unas-lr X                UNAS: Adam learning rate on the logits (default 0.1)\n" +
-        "  --unas-temperature X       UNAS: Gumbel-softmax temperature of the control variate (default 0.5)\n" +
-        "  --unas-objective val|gen   UNAS: validation loss (Eq. 6) or generalisation loss (Eq. 8) (default val)\n" +
-        "  --unas-gap-weight X        UNAS: lambda of Eq. 8 (default 0.5)\n" +
-        "  --unas-cost-weight X       UNAS: weight of the budget term (default 1)\n" +
-        "  --unas-images N            UNAS: images per sampled architecture (default 64)\n" +
-        "  --unas-reinforce           UNAS: plain REINFORCE, no control variate (ablation)\n" +
-        "  --budget-ms X              UNAS: a latency budget in ms instead of --flops (needs --latency-table)\n" +
-        "  --latency-table FILE       table from 'sgnas latency-table' for this preset and machine\n";
+    private static readonly UnasOptions Defaults = new();
 
-    /// <summary>Reads <c>--budget-ms</c> and <c>--latency-table</c>: null when no latency budget was asked for.</summary>
-    public static (double BudgetMs, string TablePath)? ParseLatencyBudget(Args args)
+    private readonly Option<int> _steps = CliOptions.Int("--unas-steps", "UNAS: gradient steps per budget", Defaults.Steps, min: 1);
+    private readonly Option<int> _samples = CliOptions.Int("--unas-samples", "UNAS: architectures sampled per step", Defaults.SamplesPerStep, min: 1);
+    private readonly Option<double> _lr = CliOptions.Double("--unas-lr", "UNAS: Adam learning rate on the logits", Defaults.LearningRate, min: 0, minExclusive: true);
+    private readonly Option<double> _temperature = CliOptions.Double("--unas-temperature", "UNAS: Gumbel-softmax temperature of the control variate",
+        Defaults.Temperature, min: 0, minExclusive: true);
+    private readonly Option<string> _objective = CliOptions.Choice("--unas-objective", "UNAS: validation loss (Eq. 6) or generalisation loss (Eq. 8)",
+        "val", "val", "gen", "validation", "generalization", "generalisation");
+    private readonly Option<double> _gapWeight = CliOptions.Double("--unas-gap-weight", "UNAS: lambda of Eq. 8", Defaults.GapWeight, min: 0);
+    private readonly Option<double> _costWeight = CliOptions.Double("--unas-cost-weight", "UNAS: weight of the budget term", Defaults.CostWeight, min: 0);
+    private readonly Option<int> _images = CliOptions.Int("--unas-images", "UNAS: images per sampled architecture", Defaults.ImagesPerSample, min: 1);
+    private readonly Option<bool> _reinforce = CliOptions.Flag("--unas-reinforce", "UNAS: plain REINFORCE, no control variate (ablation)");
+
+    /// <summary>The UNAS options of a parse, seeded with <paramref name="seed"/>.</summary>
+    public UnasOptions Read(ParseResult parse, int seed)
     {
-        double ms = args.Double("budget-ms", double.NaN);
-        string? table = args.String("latency-table");
-        if (double.IsNaN(ms))
+        var o = new UnasOptions
         {
-            if (table is not null) throw new UsageException("--latency-table only makes sense with --budget-ms.");
-            return null;
-        }
-        if (!(ms > 0)) throw new UsageException($"--budget-ms must be positive; got {ms}.");
-        if (table is null) throw new UsageException("--budget-ms needs --latency-table FILE (measure one with 'sgnas latency-table --preset P --out FILE').");
-        return (ms, table);
+            Steps = parse.GetValue(_steps),
+            SamplesPerStep = parse.GetValue(_samples),
+            LearningRate = parse.GetValue(_lr),
+            Temperature = parse.GetValue(_temperature),
+            Objective = parse.GetValue(_objective) is "gen" or "generalization" or "generalisation" ? UnasObjective.Generalization : UnasObjective.Validation,
+            GapWeight = parse.GetValue(_gapWeight),
+            CostWeight = parse.GetValue(_costWeight),
+            ImagesPerSample = parse.GetValue(_images),
+            ControlVariate = !parse.GetValue(_reinforce),
+            Seed = seed,
+        };
+        try { o.Validate(); }
+        catch (ArgumentOutOfRangeException e) { throw new UsageException("UNAS: " + e.Message.Split('\n')[0]); }
+        return o;
     }
 
     /// <summary>The UNAS cost of a latency budget: the table's prediction for the session's preset.</summary>
@@ -53,32 +60,25 @@ internal static class UnasCliOptions
         seconds = r.Seconds,
         evaluated = r.Evaluated,
     };
+}
 
-    /// <summary>Reads the options (call before <see cref="Args.RejectUnknown"/>).</summary>
-    public static UnasOptions Parse(Args args)
+/// <summary><c>--budget-ms</c> and <c>--latency-table</c>: a latency budget instead of a FLOPs target (docs/latency.md).</summary>
+public sealed class LatencyBudgetOptions : OptionGroup
+{
+    private readonly Option<double?> _budgetMs = CliOptions.DoubleOrNull("--budget-ms", "a latency budget in ms instead of --flops (needs --latency-table)", min: 0, minExclusive: true);
+    private readonly Option<string?> _table = CliOptions.Text("--latency-table", "table from 'sgnas latency-table' for this preset and machine", "FILE");
+
+    /// <summary>The budget and table; null when no latency budget was asked for.</summary>
+    public (double BudgetMs, string TablePath)? Read(ParseResult parse)
     {
-        var d = new UnasOptions();
-        string objective = args.String("unas-objective", "val")!;
-        var o = new UnasOptions
+        double? ms = parse.GetValue(_budgetMs);
+        string? table = parse.GetValue(_table);
+        if (ms is null)
         {
-            Steps = args.Int("unas-steps", d.Steps, 1),
-            SamplesPerStep = args.Int("unas-samples", d.SamplesPerStep, 1),
-            LearningRate = args.Double("unas-lr", d.LearningRate),
-            Temperature = args.Double("unas-temperature", d.Temperature),
-            Objective = objective switch
-            {
-                "val" or "validation" => UnasObjective.Validation,
-                "gen" or "generalization" or "generalisation" => UnasObjective.Generalization,
-                _ => throw new UsageException($"--unas-objective must be val or gen; got '{objective}'."),
-            },
-            GapWeight = args.Double("unas-gap-weight", d.GapWeight),
-            CostWeight = args.Double("unas-cost-weight", d.CostWeight),
-            ImagesPerSample = args.Int("unas-images", d.ImagesPerSample, 1),
-            ControlVariate = !args.Flag("unas-reinforce"),
-            Seed = args.Int("seed", 0),
-        };
-        try { o.Validate(); }
-        catch (ArgumentOutOfRangeException e) { throw new UsageException("UNAS: " + e.Message.Split('\n')[0]); }
-        return o;
+            if (table is not null) throw new UsageException("--latency-table only makes sense with --budget-ms.");
+            return null;
+        }
+        if (table is null) throw new UsageException("--budget-ms needs --latency-table FILE (measure one with 'sgnas latency-table --preset P --out FILE').");
+        return (ms.Value, table);
     }
 }
