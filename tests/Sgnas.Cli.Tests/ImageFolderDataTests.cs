@@ -67,5 +67,33 @@ public sealed class ImageFolderDataTests : IDisposable
         var refused = CliRunner.Run("export-weights", "--run", run, "--out", Path.Combine(_dir, "w.onnx"));
         Assert.Equal(2, refused.Exit);
         Assert.Contains(".safetensors", refused.Stderr);
+
+        // import-weights makes a run folder of them whose supernet equals the trained one (round trip).
+        string imported = Path.Combine(_dir, "imported");
+        var import = CliRunner.Run("import-weights", "--in", weights, "--run", imported, "--preset", preset, "--data", tree, "--json");
+        Assert.True(import.Exit == 0, import.Stderr);
+        var (back2, _) = Sgnas.IO.SupernetCheckpoint.Load(new Sgnas.IO.RunFolder(imported), TorchSharp.torch.CPU);
+        var (trained2, _) = Sgnas.IO.SupernetCheckpoint.Load(runFolder, TorchSharp.torch.CPU);
+        using (back2)
+        using (trained2)
+        {
+            var a = trained2.state_dict();
+            var c = back2.state_dict();
+            Assert.Equal(a.Keys.Order(), c.Keys.Order());
+            Assert.All(a, kv => Assert.True(kv.Value.equal(c[kv.Key]).all().item<bool>(), kv.Key));
+        }
+        var again = CliRunner.Run("import-weights", "--in", weights, "--run", imported, "--preset", preset);
+        Assert.Equal(1, again.Exit);
+        Assert.Contains("--force", again.Stderr);
+
+        // search reads the image tree the supernet recorded at the preset's 28×28 gray, not at the images' own
+        // 32×32 RGB (which SearchSession used to load, and then refuse as the wrong shape).
+        string max = new Sgnas.Cost.FlopsLookupTable(Sgnas.SearchSpace.SearchSpacePreset.Load(preset)).Range().Max
+            .ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        var search = CliRunner.Run("search", "--run", run, "--strategy", "random", "--flops", max, "--evaluations", "2",
+            "--recalibration-images", "8", "--val-images", "8", "--json");
+        Assert.True(search.Exit == 0, search.Stderr);
+        using var found = JsonDocument.Parse(search.Stdout);
+        Assert.Equal("random", found.RootElement.GetProperty("strategy").GetString());
     }
 }

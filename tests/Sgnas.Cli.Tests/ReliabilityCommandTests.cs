@@ -142,7 +142,7 @@ public sealed class ReliabilityCommandTests : IDisposable
     }
 
     [Fact]
-    public void CompareKeepsEachFinishedSearchAndResumeReusesThem()
+    public void CompareJournalsEveryScoredCandidateAndResumeReadsThemBack()
     {
         var (min, max) = new FlopsLookupTable(_preset).Range();
         string T(double share) => (min + share * (max - min)).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
@@ -150,26 +150,34 @@ public sealed class ReliabilityCommandTests : IDisposable
         string[] Args(string flops) => ["compare", "--run", _dir, "--dataset", _dir, "--flops", flops, "--evaluations", "2", "--population", "2",
             "--iterations", "1", "--top-k", "1", "--random-points", "2", "--recalibration-images", "16", "--val-images", "16", "--out", outDir];
 
-        var (exit, _, stderr) = CliRunner.Run(Args(T(0.4)));
+        var (exit, stdout1, stderr) = CliRunner.Run([.. Args(T(0.4)), "--json"]);
         Assert.True(exit == 0, stderr);
-        string finished = Path.Combine(outDir, "finished");
-        var first = Directory.GetFiles(finished, "*.json").Order().ToArray();
-        Assert.Equal(2, first.Length); // random and evolution for one target
+        string journal = Path.Combine(outDir, "journal");
+        var first = Directory.GetFiles(journal, "*.jsonl").Order().ToArray();
+        Assert.Equal(2, first.Length); // Core CandidateJournals of random and evolution for one target
         var before = first.ToDictionary(f => f, File.ReadAllText);
+        Assert.All(before.Values, text => Assert.NotEmpty(text));
 
         // Without --resume the kept searches are not silently replaced.
         var (exit2, _, stderr2) = CliRunner.Run(Args($"{T(0.4)},{T(0.8)}"));
         Assert.Equal(1, exit2);
         Assert.Contains("pass --resume", stderr2);
 
-        // With --resume the finished target is reused as stored and only the new one is searched.
-        var (exit3, stdout3, stderr3) = CliRunner.Run([.. Args($"{T(0.4)},{T(0.8)}"), "--resume"]);
+        // With --resume the journaled target is read back (nothing scored again: its journals are unchanged) and
+        // gives the same picks; only the new target is searched.
+        var (exit3, stdout3, stderr3) = CliRunner.Run([.. Args($"{T(0.4)},{T(0.8)}"), "--resume", "--json"]);
         Assert.True(exit3 == 0, stderr3);
-        Assert.Contains("reused 2 finished searches", stdout3 + stderr3);
-        Assert.Equal(4, Directory.GetFiles(finished, "*.json").Length);
+        Assert.Contains("scored candidates read back", stderr3);
+        Assert.Equal(4, Directory.GetFiles(journal, "*.jsonl").Length);
         foreach (var (f, text) in before) Assert.Equal(text, File.ReadAllText(f));
+        string Picks(string json, double target) => string.Join(";", System.Text.Json.Nodes.JsonNode.Parse(json)!["results"]!.AsArray()
+            .Where(r => r!["strategy"]!.GetValue<string>() is "random" or "evolution" && Math.Abs(r["targetFlopsM"]!.GetValue<double>() - target) < 1e-9)
+            .Select(r => $"{r!["strategy"]} {r["architecture"]} {r["valTop1"]!.GetValue<double>():R}"));
+        double t04 = min + 0.4 * (max - min);
+        Assert.NotEmpty(Picks(stdout1, t04));
+        Assert.Equal(Picks(stdout1, t04), Picks(stdout3, t04));
 
-        // Other options than the stored searches: refused, not mixed.
+        // Other options than the journaled searches: refused, not mixed.
         var (exit4, _, stderr4) = CliRunner.Run([.. Args(T(0.4)).Select(a => a == "16" ? "24" : a), "--resume"]);
         Assert.Equal(1, exit4);
         Assert.Contains("other options", stderr4);

@@ -68,6 +68,28 @@ public sealed class RetrainAndExportTests : IDisposable
             Assert.True(r.GetProperty("rawPixels").GetBoolean());
         }
         Assert.True(new FileInfo(onnx).Length > 1000);
+
+        // Weights round trip through PyTorch's format: the best epoch exported, imported over last.pt, loads equal.
+        string pt = Path.Combine(_dir, "child.pt");
+        var exported = CliRunner.Run("export-weights", "--run", run, "--child", "--out", pt);
+        Assert.True(exported.Exit == 0, exported.Stderr);
+        var imported = CliRunner.Run("import-weights", "--child", "--last", "--in", pt, "--run", run, "--json");
+        Assert.True(imported.Exit == 0, imported.Stderr);
+        var folder = new Sgnas.IO.RetrainFolder(run);
+        var (best, _) = Sgnas.Training.ArchitectureRetrainer.LoadNetwork(folder, best: true);
+        var (last, _) = Sgnas.Training.ArchitectureRetrainer.LoadNetwork(folder, best: false);
+        using (best)
+        using (last)
+        {
+            var a = best.state_dict();
+            var b = last.state_dict();
+            Assert.Equal(a.Keys.Order(), b.Keys.Order());
+            Assert.All(a, kv => Assert.True(kv.Value.equal(b[kv.Key]).all().item<bool>(), kv.Key));
+        }
+        // Options that belong to a supernet import are refused with --child, naming them.
+        var mixed = CliRunner.Run("import-weights", "--child", "--in", pt, "--run", run, "--preset", "cifar");
+        Assert.Equal(2, mixed.Exit);
+        Assert.Contains("--preset", mixed.Stderr);
     }
 
     [Fact]

@@ -47,10 +47,12 @@ public sealed class BenchCommand : SgnasCommand
         if (parse.GetValue(_workloads) is string workloads) return RunSteps(parse, output, preset, workloads);
         if (parse.GetValue(_generation) is string budgets) return RunGeneration(parse, output, preset, budgets);
         if (parse.GetValue(_candidates) is int candidates) return RunCandidates(parse, output, preset, candidates);
+        int steps = parse.GetValue(_steps) ?? Defaults.Steps;
+        if (steps < 2) throw new UsageException($"--steps must be at least 2 for the supernet step (medians of two halves); got {steps}.");
         var options = new SupernetBenchmarkOptions
         {
             BatchSize = parse.GetValue(_batchSize),
-            Steps = Math.Max(2, parse.GetValue(_steps) ?? Defaults.Steps),
+            Steps = steps,
             Device = parse.GetValue(_device)!,
             Seed = parse.GetValue(_seed),
             Threads = parse.GetValue(_threads),

@@ -59,8 +59,10 @@ public sealed class SearchSession : IDisposable
         {
             var split = SupernetDataSplit.FromOptions(info.Options);
             if (options.DatasetPath != null) split = split with { DatasetPath = options.DatasetPath };
-            var data = DatasetLoader.Load(split.DatasetPath, DatasetSplit.Train);
             var p = net.Preset;
+            // Image folders are decoded at the preset's input size, as the supernet was trained on them (IDX and CIFAR
+            // files have a fixed size and are checked below).
+            var data = DatasetLoader.Load(split.DatasetPath, DatasetSplit.Train, CifarLabelKind.Fine, (p.InputChannels, p.InputSize));
             // IDX files carry no class count (the reader assumes at least 10), so labels are checked, not the count.
             int maxLabel = data.Labels.Length == 0 ? -1 : data.Labels.Max();
             if (data.Channels != p.InputChannels || data.Height != p.InputSize || data.Width != p.InputSize || maxLabel >= p.NumClasses)
