@@ -47,7 +47,12 @@ public sealed class ImportWeightsCommand : SgnasCommand
             {
                 WeightsInterop.Import(net, input, format);
                 target = last ? folder.LastWeights : folder.BestWeights;
-                AtomicFile.SaveModule(target, net);
+                // One commit of the folder's checkpoint set: the other files stay as they are, and the manifest
+                // records the new weights, so the folder still verifies (export, resume).
+                var manifest = folder.Set.Verify();
+                var weights = new CheckpointFile(Path.GetFileName(target), AtomicFile.ModuleBytes(net));
+                if (manifest is null) AtomicFile.WriteAllBytes(target, weights.Content);
+                else folder.Set.Commit($"{weights.Name} imported from {Path.GetFileName(input)}", [weights], manifest.Files.Select(f => f.Name));
                 what = $"retrained network {state.Architecture}";
             }
         }
