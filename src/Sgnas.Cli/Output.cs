@@ -187,7 +187,11 @@ internal sealed class LiveProgress : IProgress<TrainingProgress>, IDisposable
                         }
                         task.MaxValue = Math.Max(1, (double)p.Epochs * p.Steps);
                         task.Value = Math.Min(task.MaxValue, (double)(p.Epoch - 1) * p.Steps + p.Step);
-                        task.Description = Markup.Escape($"{p.Stage} epoch {p.Epoch}/{p.Epochs}  {ConsoleProgress.Metrics(p)}");
+                        // The bar needs room: metrics join the description only on a wide terminal (they are in the
+                        // finished-epoch lines above the bars anyway).
+                        string label = $"{p.Stage} epoch {p.Epoch}/{p.Epochs}";
+                        if (_console.Profile.Width >= 140) label += "  " + ConsoleProgress.Metrics(p);
+                        task.Description = Markup.Escape(label);
                         if (p.EpochDone)
                             _console.WriteLine($"[{p.Stage}] epoch {p.Epoch}/{p.Epochs}  {ConsoleProgress.Metrics(p)}  ({_clock.Elapsed:hh\\:mm\\:ss})");
                     }

@@ -138,7 +138,11 @@ public sealed class ReliabilityCommandTests : IDisposable
         string all;
         lock (lines) all = string.Join("\n", lines);
         Assert.Contains("sgnas search: cancelled;", all);
+        Assert.Contains("continue with the same command and --resume", all);
         Assert.DoesNotContain("   at ", all);
+        // What it scored is kept: the Core journal of the interrupted search reads back.
+        var journal = Directory.GetFiles(Path.Combine(_dir, "search", "journal"), "evolution_*.jsonl").Single();
+        Assert.True(new Sgnas.Search.CandidateJournal(journal, _preset).Count >= 1);
     }
 
     [Fact]
