@@ -91,6 +91,40 @@ public sealed class UnasAndLatencyCommandTests : IDisposable
     }
 
     [Fact]
+    public void CtrlCEndsALatencyMeasurementWithExitCode130AndWritesNothing()
+    {
+        // The measurement takes no cancellation token, so the first Ctrl-C ends it at once with the one-line message.
+        string path = Path.Combine(_dir, "never.json");
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { CliRunner.SgnasDll, "latency-table", "--preset", "fashion-small", "--warmup", "1", "--repetitions", "100000",
+                     "--min-sample-ms", "0", "--out", path, "--json" })
+            psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var lines = new List<string>();
+        var firstLine = new TaskCompletionSource();
+        var stderrDone = Task.Run(() =>
+        {
+            string? line;
+            while ((line = p.StandardError.ReadLine()) != null)
+            {
+                lock (lines) lines.Add(line);
+                if (!line.Contains("NNPACK", StringComparison.Ordinal)) firstLine.TrySetResult();
+            }
+        });
+        Assert.True(firstLine.Task.Wait(TimeSpan.FromMinutes(2)), "no log line on stderr: " + string.Join("\n", lines));
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", p.Id.ToString()])) kill.WaitForExit();
+        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(1)), "latency-table did not stop after SIGINT");
+        stderrDone.Wait(TimeSpan.FromSeconds(10));
+        Assert.Equal(130, p.ExitCode);
+        string all;
+        lock (lines) all = string.Join("\n", lines);
+        Assert.Contains("sgnas latency-table: cancelled; nothing was written to", all);
+        Assert.Equal("", stdout.Result);
+        Assert.False(File.Exists(path));
+    }
+
+    [Fact]
     public void UnasSearchesUnderALatencyBudgetFromAMeasuredTable()
     {
         string presetPath = Path.Combine(_dir, "tiny-cli.json");
