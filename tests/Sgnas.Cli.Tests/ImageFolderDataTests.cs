@@ -95,5 +95,9 @@ public sealed class ImageFolderDataTests : IDisposable
         Assert.True(search.Exit == 0, search.Stderr);
         using var found = JsonDocument.Parse(search.Stdout);
         Assert.Equal("random", found.RootElement.GetProperty("strategy").GetString());
+        // UNAS reads the same tree again for its batches, at the preset's size as well.
+        var unas = CliRunner.Run("search", "--run", run, "--strategy", "unas", "--flops", max, "--unas-steps", "1", "--unas-samples", "2",
+            "--unas-images", "4", "--recalibration-images", "8", "--val-images", "8", "--json");
+        Assert.True(unas.Exit == 0, unas.Stderr);
     }
 }

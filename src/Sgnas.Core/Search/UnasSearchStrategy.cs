@@ -64,8 +64,9 @@ public sealed class UnasSearchStrategy : ISearchStrategy, IDisposable
         ArgumentNullException.ThrowIfNull(session);
         options ??= new UnasOptions();
         options.Validate();
-        var data = DatasetLoader.Load(session.Split.DatasetPath, DatasetSplit.Train);
         var p = session.Supernet.Preset;
+        // As SearchSession: image folders decoded at the preset's input size.
+        var data = DatasetLoader.Load(session.Split.DatasetPath, DatasetSplit.Train, CifarLabelKind.Fine, (p.InputChannels, p.InputSize));
         var norm = new ChannelNormalization(p.Mean.ToArray(), p.Std.ToArray());
         var batches = UnasData.Create(data, session.Split.Indices(data), norm, options.ImagesPerSample, 2048, options.Seed, session.Device);
         return new UnasSearchStrategy(session.Evaluator, batches, options, cost, ownsData: true);
