@@ -95,7 +95,7 @@ public sealed class Output : IDisposable
     public IProgress<TrainingProgress> Progress()
     {
         if (!Interactive) return new ConsoleProgress();
-        return _live ??= new LiveProgress(Json);
+        return _live ??= new LiveProgress();
     }
 
     private void EndLive()
@@ -152,9 +152,8 @@ internal sealed class LiveProgress : IProgress<TrainingProgress>, IDisposable
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private readonly Thread _thread;
 
-    public LiveProgress(bool json)
+    public LiveProgress()
     {
-        _ = json; // logs go to stderr either way while the display runs
         _thread = new Thread(Loop) { IsBackground = true, Name = "sgnas-progress" };
         _thread.Start();
     }
@@ -203,9 +202,12 @@ internal sealed class LiveProgress : IProgress<TrainingProgress>, IDisposable
 
     public void Dispose()
     {
-        if (_done.IsSet) return;
+        if (_disposed) return;
+        _disposed = true;
         _done.Set();
         _thread.Join();
         _done.Dispose();
     }
+
+    private bool _disposed;
 }
