@@ -94,7 +94,7 @@ public sealed class SearchSession : IDisposable
     public Cost.ConstraintCost ConstraintCost(Cost.ConstraintKind kind, string? latencyTablePath = null) =>
         Cost.ConstraintCost.Create(kind, Supernet.Preset, latencyTablePath is null ? null : Cost.LatencyTable.Load(latencyTablePath));
 
-    /// <summary>Names accepted by <see cref="CreateStrategy"/>.</summary>
+    /// <summary>Names accepted by <see cref="CreateStrategy(string, RandomSearchOptions?, EvolutionSearchOptions?, bool)"/>.</summary>
     public static IReadOnlyList<string> StrategyNames { get; } = new[] { "random", "evolution", "generator", "unas" };
 
     /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="name"/> is a strategy name (checked before loading anything).</summary>
