@@ -25,6 +25,40 @@ public abstract class ConstraintCost
     public (double Min, double Max) Range() => (Of(Architecture.Smallest(Preset)), Of(Architecture.Largest(Preset)));
 
     /// <summary>
+    /// The generator's default constraint interval [C_low, C_high] in <see cref="Unit"/>: for FLOPs the preset's
+    /// (<see cref="FlopsLookupTable.ConstraintInterval"/>), for latency the whole predicted range of the space.
+    /// </summary>
+    public virtual (double Low, double High) ConstraintInterval() => Range();
+
+    /// <summary>
+    /// True when <see cref="Of(Tensor)"/> is available (the table-based models); a measured cost has no relaxed form,
+    /// so a generator cannot be trained against it.
+    /// </summary>
+    public virtual bool IsDifferentiable => true;
+
+    /// <summary>The latency table behind a latency cost (null for FLOPs and measured costs).</summary>
+    public virtual LatencyTable? LatencyTable => null;
+
+    /// <summary>
+    /// A one-line identity recorded with what is trained against the cost: "flops", or "latency:" and the table's
+    /// SHA-256 (<see cref="Cost.LatencyTable.Sha256"/>).
+    /// </summary>
+    public virtual string Identity => ConstraintKinds.Name(Kind);
+
+    /// <summary>The FLOPs lookup table behind a FLOPs cost (null otherwise).</summary>
+    internal virtual FlopsLookupTable? FlopsTable => null;
+
+    /// <summary>The FLOPs cost of SGNAS Eq. 9 over <paramref name="table"/>.</summary>
+    public static ConstraintCost Flops(FlopsLookupTable table) => new FlopsCost(table ?? throw new ArgumentNullException(nameof(table)));
+
+    /// <summary>The latency cost of the Eq. 9 twin <paramref name="model"/> (docs/latency.md).</summary>
+    public static ConstraintCost Latency(LatencyCostModel model) => new LatencyCost(model ?? throw new ArgumentNullException(nameof(model)));
+
+    /// <summary>The cost of <paramref name="budget"/>'s kind (see <see cref="Create"/>).</summary>
+    public static ConstraintCost For(Budget budget, SearchSpacePreset preset, LatencyTable? latencyTable = null) =>
+        Create(budget.Kind, preset, latencyTable);
+
+    /// <summary>
     /// The cost model of <paramref name="kind"/> for <paramref name="preset"/>; latency needs the table measured for
     /// this preset.
     /// </summary>
@@ -47,6 +81,8 @@ public abstract class ConstraintCost
         public override SearchSpacePreset Preset => table.Preset;
         public override double Of(Architecture arch) => table.CostM(arch);
         public override Tensor Of(Tensor m) => table.CostM(m);
+        public override (double Low, double High) ConstraintInterval() => table.ConstraintInterval();
+        internal override FlopsLookupTable? FlopsTable => table;
     }
 
     private sealed class LatencyCost(LatencyCostModel model) : ConstraintCost
@@ -55,5 +91,7 @@ public abstract class ConstraintCost
         public override SearchSpacePreset Preset => model.Preset;
         public override double Of(Architecture arch) => model.PredictMs(arch);
         public override Tensor Of(Tensor m) => model.ExpectedMs(m);
+        public override LatencyTable? LatencyTable => model.Table;
+        public override string Identity => $"latency:{model.Table.Sha256()}" + (model.ApplyCorrection ? "" : ":raw");
     }
 }

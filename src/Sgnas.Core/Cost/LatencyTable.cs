@@ -51,6 +51,15 @@ public sealed record LatencyTable
     /// <summary>Serialises the table.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
+    /// <summary>
+    /// The table's identity: the SHA-256 (lower-case hex) of <see cref="ToJson"/>. A generator trained against a table
+    /// records it, so a generator is never asked for budgets of another machine's or runtime's table (docs/latency.md).
+    /// </summary>
+    public string Sha256() => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ToJson()))).ToLowerInvariant();
+
+    /// <summary>Where and how the table was measured, in one line for messages.</summary>
+    public string Origin => $"{Runtime.Name} {Runtime.Version}, {Runtime.Threads} thread(s), {Machine.Cpu}, {CreatedUtc}";
+
     /// <summary>Writes the table to <paramref name="path"/> atomically.</summary>
     public void Save(string path) => AtomicFile.WriteAllText(path, ToJson());
 

@@ -53,7 +53,7 @@ public sealed record RunConstraint
             record = new RunConstraint
             {
                 Kind = ConstraintKinds.Name(kind), Unit = ConstraintKinds.Unit(kind), LatencyTableSha256 = Sha256(json),
-                LatencyTableOrigin = $"{table.Runtime.Name} {table.Runtime.Version}, {table.Runtime.Threads} thread(s), {table.Machine.Cpu}, {table.CreatedUtc}",
+                LatencyTableOrigin = table.Origin,
             };
         }
         else

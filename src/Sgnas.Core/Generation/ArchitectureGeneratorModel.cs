@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace Sgnas.Generation;
 
 /// <summary>One generated architecture.</summary>
-/// <param name="TargetFlopsM">The requested FLOPs in M.</param>
+/// <param name="TargetFlopsM">The requested FLOPs in M; NaN when the generator answers latency budgets (see <see cref="Target"/>).</param>
 /// <param name="Architecture">The architecture (canonical).</param>
 /// <param name="FlopsM">Its exact FLOPs (Eq. 9 on one-hot, equal to <see cref="FlopsCounter"/>).</param>
 /// <param name="ParamsM">Parameters of its standalone network in M (<see cref="ParameterCount"/>).</param>
@@ -23,6 +23,21 @@ public sealed record GeneratedArchitecture(double TargetFlopsM, Architecture Arc
     /// <see cref="SupernetPath.ToArchitecture"/> is <see cref="Architecture"/>. Null when built without one.
     /// </summary>
     public SupernetPath? Path { get; init; }
+
+    /// <summary>The kind of budget the generator answered (FLOPs unless it was trained against a latency table).</summary>
+    public ConstraintKind Kind { get; init; } = ConstraintKind.Flops;
+
+    /// <summary>The requested budget in the unit of <see cref="Kind"/> (M or ms).</summary>
+    public double Target { get; init; } = TargetFlopsM;
+
+    /// <summary>
+    /// The architecture's cost in the unit of <see cref="Kind"/>: its FLOPs, or for latency the table's prediction in
+    /// ms (<see cref="LatencyTable.PredictMs"/>, the twin of Eq. 9 on the one-hot map).
+    /// </summary>
+    public double Cost { get; init; } = FlopsM;
+
+    /// <summary>True if <see cref="Cost"/> is within <see cref="Target"/>.</summary>
+    public bool WithinTarget => Cost <= Target + 1e-9;
 }
 
 /// <summary>Metrics of one generator epoch.</summary>
@@ -42,7 +57,7 @@ public sealed record GeneratorEpochMetrics
     public double KendallTau { get; init; }
     /// <summary>Pearson r between evaluation targets and generated FLOPs.</summary>
     public double Pearson { get; init; }
-    /// <summary>Mean absolute relative error of generated FLOPs against targets.</summary>
+    /// <summary>Mean absolute relative error of generated costs against targets (FLOPs, or predicted ms for a latency generator).</summary>
     public double MeanAbsRelError { get; init; }
     /// <summary>Sum of L_C over the evaluation targets (selection criterion for the best generator, as the reference).</summary>
     public double EvalConstraintLoss { get; init; }
@@ -87,8 +102,18 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     private readonly Device _device;
 
     /// <summary>Wraps a generator and its pool (the generator is owned and disposed with the model).</summary>
+    /// <param name="preset">The search space.</param>
+    /// <param name="generator">The generator network.</param>
+    /// <param name="pool">Its prior pool (bucketed by <paramref name="cost"/>'s kind).</param>
+    /// <param name="lowM">Lower end of the constraint interval in <paramref name="cost"/>'s unit.</param>
+    /// <param name="highM">Upper end.</param>
+    /// <param name="options">Training options.</param>
+    /// <param name="temperature">Final Gumbel-softmax temperature.</param>
+    /// <param name="history">Per-epoch metrics.</param>
+    /// <param name="device">Device of the generator.</param>
+    /// <param name="cost">The constraint the generator answers; null for FLOPs (Eq. 9).</param>
     public ArchitectureGeneratorModel(SearchSpacePreset preset, ArchitectureGenerator generator, PriorPool pool, double lowM, double highM,
-        GeneratorOptions options, double temperature, IReadOnlyList<GeneratorEpochMetrics>? history, Device device)
+        GeneratorOptions options, double temperature, IReadOnlyList<GeneratorEpochMetrics>? history, Device device, ConstraintCost? cost = null)
     {
         ArgumentNullException.ThrowIfNull(preset);
         ArgumentNullException.ThrowIfNull(generator);
@@ -98,8 +123,23 @@ public sealed class ArchitectureGeneratorModel : IDisposable
         Preset = preset; Generator = generator; PriorPool = pool; LowM = lowM; HighM = highM;
         Options = options; Temperature = temperature; History = history?.ToList() ?? new List<GeneratorEpochMetrics>();
         _device = device; _table = new FlopsLookupTable(preset);
-        FeasibleRange = _table.Range();
+        Cost = cost ?? ConstraintCost.Flops(_table);
+        if (Cost.Preset.ToJson() != preset.ToJson())
+            throw new ArgumentException($"the constraint cost is for preset '{Cost.Preset.Name}', the generator for '{preset.Name}'.", nameof(cost));
+        if (pool.Kind != Cost.Kind)
+            throw new ArgumentException($"the prior pool is bucketed by {ConstraintKinds.Name(pool.Kind)}, the generator answers {ConstraintKinds.Name(Cost.Kind)} budgets.", nameof(pool));
+        FeasibleRange = Cost.Range();
     }
+
+    /// <summary>
+    /// The constraint the generator was trained for and answers (docs/latency.md): FLOPs (Eq. 9) or latency from a
+    /// table (the Eq. 9 twin). <see cref="LowM"/>, <see cref="HighM"/>, <see cref="FeasibleRange"/> and the targets of
+    /// <see cref="Generate"/> are in its unit.
+    /// </summary>
+    public ConstraintCost Cost { get; }
+
+    /// <summary>The kind of budget the generator answers.</summary>
+    public ConstraintKind Kind => Cost.Kind;
 
     /// <summary>The search space.</summary>
     public SearchSpacePreset Preset { get; }
@@ -107,9 +147,9 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     public ArchitectureGenerator Generator { get; }
     /// <summary>The random-prior pool.</summary>
     public PriorPool PriorPool { get; }
-    /// <summary>Lower end of the constraint interval (normalisation), in M.</summary>
+    /// <summary>Lower end of the constraint interval (normalisation), in M (ms for a latency generator).</summary>
     public double LowM { get; }
-    /// <summary>Upper end of the constraint interval, in M.</summary>
+    /// <summary>Upper end of the constraint interval, in M (ms for a latency generator).</summary>
     public double HighM { get; }
     /// <summary>Options the generator was trained with.</summary>
     public GeneratorOptions Options { get; }
@@ -126,7 +166,7 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     /// <summary>Metrics of <see cref="BestEpoch"/>, or null without history.</summary>
     public GeneratorEpochMetrics? BestMetrics => GeneratorSelection.Select(History, Options.Selection, Options.SelectionTolerance);
 
-    /// <summary>FLOPs of the smallest and largest architectures of the space, in M.</summary>
+    /// <summary>Cost of the smallest and largest architectures of the space, in M (ms for a latency generator).</summary>
     public (double Min, double Max) FeasibleRange { get; }
 
     /// <summary>
@@ -160,9 +200,10 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     /// <summary>
     /// Generates one architecture per target with one forward pass: argmax per sub-block, expansion rate = number of
     /// non-skip sub-blocks (<see cref="AlphaDecoding"/>); with <paramref name="hardLimit"/>, architectures over their target are
-    /// repaired (<see cref="HardLimit"/>).
+    /// repaired (<see cref="HardLimit"/>). Targets are in the unit of <see cref="Cost"/> (M, or ms for a latency
+    /// generator).
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">A target lies outside the feasible FLOPs range of the space.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A target lies outside the feasible range of the space.</exception>
     public IReadOnlyList<GeneratedArchitecture> Generate(IReadOnlyList<double> targetsM, bool hardLimit = false)
     {
         ArgumentNullException.ThrowIfNull(targetsM);
@@ -171,7 +212,8 @@ public sealed class ArchitectureGeneratorModel : IDisposable
         foreach (var t in targetsM)
             if (!double.IsFinite(t) || t < min - 1e-9 || t > max + 1e-9)
                 throw new ArgumentOutOfRangeException(nameof(targetsM), t,
-                    $"target {t} M FLOPs is outside the feasible range {min:F4}..{max:F4} M of preset '{Preset.Name}'.");
+                    $"target {t} {Cost.Unit} is outside the feasible range {min:F4}..{max:F4} {Cost.Unit} of preset '{Preset.Name}'" +
+                    (Kind == ConstraintKind.Latency ? " (predicted by the generator's latency table)." : "."));
         using var alpha = Alpha(targetsM);
         var all = alpha.data<float>().ToArray();
         int per = Preset.LayerCount * Preset.MaxExpansion * Preset.OptionCount;
@@ -180,10 +222,14 @@ public sealed class ArchitectureGeneratorModel : IDisposable
         {
             var a = all.AsSpan(n * per, per);
             SupernetPath path; bool repaired = false;
-            if (hardLimit) (path, repaired) = HardLimit.ApplyPath(Preset, _table, a, targetsM[n]);
+            if (hardLimit) (path, repaired) = HardLimit.ApplyPath(Preset, Cost, a, targetsM[n]);
             else path = AlphaDecoding.DecodePath(Preset, a);
             var arch = path.ToArchitecture();
-            result[n] = new GeneratedArchitecture(targetsM[n], arch, _table.CostM(arch), ParameterCount.ChildM(Preset, arch), repaired) { Path = path };
+            double flops = _table.CostM(arch);
+            result[n] = new GeneratedArchitecture(Kind == ConstraintKind.Flops ? targetsM[n] : double.NaN, arch, flops, ParameterCount.ChildM(Preset, arch), repaired)
+            {
+                Path = path, Kind = Kind, Target = targetsM[n], Cost = Kind == ConstraintKind.Flops ? flops : Cost.Of(arch),
+            };
         }
         return result;
     }
@@ -198,13 +244,29 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     /// <summary>
     /// Writes <c>generator.pt</c> and <c>generator.json</c> as one checkpoint (<see cref="CheckpointSet"/>): a crash
     /// leaves either the previous generator or this one, never the weights of one with the metadata of the other.
+    /// <c>generator.json</c> records the constraint (<c>constraint</c>: kind, unit and, for latency, the table's
+    /// SHA-256 and origin); for latency the table is copied to the folder first (<see cref="RunConstraint"/>), so
+    /// <see cref="Load"/> finds it and can prove it is the one the generator was trained against.
     /// </summary>
     public void Save(RunFolder run)
     {
+        var constraint = new JsonObject { ["kind"] = ConstraintKinds.Name(Kind), ["unit"] = Cost.Unit };
+        if (Kind == ConstraintKind.Latency)
+        {
+            var table = Cost.LatencyTable ?? throw new InvalidOperationException(
+                "a generator for measured latency cannot be saved: generators are trained against a latency table.");
+            constraint["latencyTableSha256"] = table.Sha256();
+            constraint["latencyTableOrigin"] = table.Origin;
+            constraint["applyCorrection"] = !Cost.Identity.EndsWith(":raw", StringComparison.Ordinal);
+        }
+        // constraint.json and latency.json before the checkpoint: a crash in between leaves the old generator, whose
+        // own generator.json still names its kind and table (Load checks the table against that, not the folder file).
+        RunConstraint.Write(run.Root, Kind, Cost.LatencyTable);
         var meta = new JsonObject
         {
             ["formatVersion"] = 1,
             ["preset"] = SupernetCheckpoint.PresetNode(Preset),
+            ["constraint"] = constraint,
             ["constraintLowM"] = LowM,
             ["constraintHighM"] = HighM,
             ["temperature"] = Temperature,
@@ -227,10 +289,17 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     /// <summary>
     /// Loads a generator from <paramref name="run"/> onto <paramref name="device"/>. The stored preset must equal
     /// <paramref name="expectedPreset"/> or, when that is null, the preset of the run's supernet (if present).
+    /// The generator must have been trained for <paramref name="expectedKind"/> budgets (a folder written before
+    /// latency budgets existed is a FLOPs folder); a latency generator comes with the table it was trained against
+    /// (the folder's <c>latency.json</c>, checked against the SHA-256 in <c>generator.json</c>), and when
+    /// <paramref name="expectedTable"/> is given it must be that same table.
     /// </summary>
     /// <exception cref="InvalidDataException">Corrupt files (the message names the file and field), or the generator
     /// belongs to a different search space.</exception>
-    public static ArchitectureGeneratorModel Load(RunFolder run, Device device, SearchSpacePreset? expectedPreset = null)
+    /// <exception cref="ConstraintMismatchException">The generator answers the other kind of budget, or was trained
+    /// against another latency table.</exception>
+    public static ArchitectureGeneratorModel Load(RunFolder run, Device device, SearchSpacePreset? expectedPreset = null,
+        ConstraintKind expectedKind = ConstraintKind.Flops, LatencyTable? expectedTable = null)
     {
         run.RequireGenerator();
         Set(run).Verify();
@@ -244,6 +313,26 @@ public sealed class ArchitectureGeneratorModel : IDisposable
         catch (JsonException e)
         {
             throw new InvalidDataException($"{file}: corrupt generator metadata, not valid JSON ({SupernetCheckpoint.OneLine(e.Message)}).", e);
+        }
+        var (storedKind, tableSha, tableOrigin, applyCorrection) = ReadConstraint(meta, file);
+        if (storedKind != expectedKind)
+            throw new ConstraintMismatchException(storedKind == ConstraintKind.Latency
+                ? $"The generator in {run.Root} was trained for latency budgets (ms; table measured with {tableOrigin}); it cannot answer a FLOPs budget. Ask for milliseconds (--budget-ms, TargetLatencyMs), or train a generator for FLOPs in another run folder."
+                : $"The generator in {run.Root} was trained for FLOPs budgets (M); it cannot answer a latency budget. Ask for FLOPs (--flops, TargetFlopsM), or train a generator for latency (--budget-ms with a latency table) in another run folder.");
+        LatencyTable? latencyTable = null;
+        if (storedKind == ConstraintKind.Latency)
+        {
+            string tablePath = Path.Combine(run.Root, RunConstraint.LatencyTableFileName);
+            if (!File.Exists(tablePath))
+                throw new ConstraintMismatchException($"{run.Root} holds a latency generator but not its table {RunConstraint.LatencyTableFileName}; train the generator again with the table.");
+            try { latencyTable = LatencyTable.Load(tablePath); }
+            catch (FormatException e) { throw new InvalidDataException($"{tablePath}: {e.Message}", e); }
+            if (!string.Equals(latencyTable.Sha256(), tableSha, StringComparison.OrdinalIgnoreCase))
+                throw new ConstraintMismatchException($"{tablePath} is not the latency table the generator in {run.Root} was trained against (SHA-256 {latencyTable.Sha256()[..12]}…, expected {tableSha?[..Math.Min(12, tableSha.Length)]}… from {file}).");
+            if (expectedTable is not null && !string.Equals(expectedTable.Sha256(), tableSha, StringComparison.OrdinalIgnoreCase))
+                throw new ConstraintMismatchException(
+                    $"The generator in {run.Root} was trained against the latency table measured with {tableOrigin} (SHA-256 {tableSha?[..Math.Min(12, tableSha.Length)]}…), " +
+                    $"not the table given (measured with {expectedTable.Origin}, SHA-256 {expectedTable.Sha256()[..12]}…). Use the folder's {RunConstraint.LatencyTableFileName}, or train a generator against the new table.");
         }
         try
         {
@@ -262,10 +351,12 @@ public sealed class ArchitectureGeneratorModel : IDisposable
                 AtomicFile.LoadModule(run.GeneratorWeights, generator);
                 generator.to(device);
                 generator.eval();
-                var pool = PriorPool.FromJson(Field(meta, "priorPool", file), preset, file);
+                var cost = latencyTable is null ? ConstraintCost.Create(ConstraintKind.Flops, preset)
+                    : ConstraintCost.Latency(new LatencyCostModel(preset, latencyTable, applyCorrection));
+                var pool = PriorPool.FromJson(Field(meta, "priorPool", file), cost, file);
                 var history = meta["history"]?.Deserialize<List<GeneratorEpochMetrics>>(Json);
                 return new ArchitectureGeneratorModel(preset, generator, pool, Number<double>(meta, "constraintLowM", file),
-                    Number<double>(meta, "constraintHighM", file), options, Number<double>(meta, "temperature", file), history, device);
+                    Number<double>(meta, "constraintHighM", file), options, Number<double>(meta, "temperature", file), history, device, cost);
             }
             catch
             {
@@ -277,6 +368,24 @@ public sealed class ArchitectureGeneratorModel : IDisposable
                                       or KeyNotFoundException or InvalidCastException)
         {
             throw new InvalidDataException($"{file}: malformed generator metadata ({SupernetCheckpoint.OneLine(e.Message)}).", e);
+        }
+    }
+
+    /// <summary>The constraint block of generator.json; absent means FLOPs (folders written before latency budgets).</summary>
+    private static (ConstraintKind Kind, string? TableSha, string? TableOrigin, bool ApplyCorrection) ReadConstraint(JsonObject meta, string file)
+    {
+        if (meta["constraint"] is not { } node) return (ConstraintKind.Flops, null, null, true);
+        try
+        {
+            var kind = ConstraintKinds.Parse(node["kind"]?.GetValue<string>() ?? "");
+            if (kind == ConstraintKind.Flops) return (kind, null, null, true);
+            string sha = node["latencyTableSha256"]?.GetValue<string>()
+                         ?? throw new InvalidDataException($"{file}: field 'constraint.latencyTableSha256' is missing; a latency generator records its table.");
+            return (kind, sha, node["latencyTableOrigin"]?.GetValue<string>() ?? "an unrecorded runtime", node["applyCorrection"]?.GetValue<bool>() ?? true);
+        }
+        catch (Exception e) when (e is FormatException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"{file}: field 'constraint' is malformed ({e.Message}); expected kind flops or latency.", e);
         }
     }
 

@@ -15,6 +15,11 @@ namespace Sgnas.Generation;
 /// (<c>(generate − target)² · alpha · loss_penalty</c>); it is equivalent to scaling the error by √1.2 before
 /// squaring. The error itself is not reduced by the margin: just outside the margin the loss jumps from 0 to
 /// margin², as in the reference. λ is not part of L_C; <see cref="GeneratorLoss"/> applies it.
+/// <para>
+/// The equation is the same for every constraint kind (docs/latency.md): cost, target and margin share one unit,
+/// M FLOPs or ms of latency; the "M" in the parameter names is the FLOPs case. The trainer's default margin is a
+/// fraction of the interval width (<see cref="GeneratorOptions.ResolveMarginM"/>), so it follows the unit.
+/// </para>
 /// </summary>
 public static class ConstraintLoss
 {

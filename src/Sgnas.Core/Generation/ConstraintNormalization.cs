@@ -4,7 +4,9 @@ namespace Sgnas.Generation;
 /// The generator's constraint input (docs/design.md §4; reference code <c>min_max_normalize</c>): a target C in
 /// M FLOPs is mapped linearly to c = (C − C_low) / (C_high − C_low), so [C_low, C_high] becomes [0, 1]. Targets
 /// outside the interval map outside [0, 1] (not clamped: the generator then extrapolates).
-/// The default interval is <see cref="Cost.FlopsLookupTable.ConstraintInterval"/>.
+/// The default interval is <see cref="Cost.FlopsLookupTable.ConstraintInterval"/>; for a latency generator it is the
+/// table's predicted range in ms (<see cref="Cost.ConstraintCost.ConstraintInterval"/>), and the same map applies
+/// (the "M" in the parameter names is the FLOPs case).
 /// </summary>
 public static class ConstraintNormalization
 {

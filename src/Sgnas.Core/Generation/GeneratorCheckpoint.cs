@@ -20,7 +20,14 @@ namespace Sgnas.Generation;
 /// <param name="NoiseState">State of the Gumbel noise generator (base64).</param>
 /// <param name="History">Metrics of the completed epochs.</param>
 public sealed record GeneratorTrainingState(int FormatVersion, int Epoch, GeneratorOptions Options, DataFingerprint Data, int StepsPerEpoch,
-    double Temperature, int BestEpoch, string NoiseState, List<GeneratorEpochMetrics> History);
+    double Temperature, int BestEpoch, string NoiseState, List<GeneratorEpochMetrics> History)
+{
+    /// <summary>
+    /// The constraint the generator trains for (<see cref="Cost.ConstraintCost.Identity"/>: "flops" or "latency:" and
+    /// the table's SHA-256); null in checkpoints written before latency budgets, which were FLOPs.
+    /// </summary>
+    public string? Constraint { get; init; }
+}
 
 /// <summary>What <see cref="GeneratorCheckpoint.Restore"/> hands back to the training loop.</summary>
 /// <param name="Epoch">Epochs completed; training continues with the next.</param>
@@ -52,6 +59,10 @@ public sealed class GeneratorCheckpoint
     private readonly bool _resume;
     private object? _savedBest;
     private int _bestEpoch;
+
+    /// <summary>The constraint identity of the training this checkpoint belongs to (set by the trainer; a resume
+    /// must train for the same constraint).</summary>
+    public string ConstraintIdentity { get; set; } = "flops";
 
     /// <summary>A checkpoint in <paramref name="directory"/>; with <paramref name="resume"/> an existing one is continued.</summary>
     public GeneratorCheckpoint(string directory, bool resume)
@@ -95,6 +106,9 @@ public sealed class GeneratorCheckpoint
         if (JsonSerializer.Serialize(state.Options with { Epochs = 0 }, Json) != JsonSerializer.Serialize(options with { Epochs = 0 }, Json))
             throw new InvalidOperationException(
                 $"{statePath} was trained with other generator options ({Diff(state.Options, options)}); resume with the same options.");
+        if ((state.Constraint ?? "flops") != ConstraintIdentity)
+            throw new InvalidOperationException(
+                $"{statePath} was trained for the constraint '{state.Constraint ?? "flops"}', this training is for '{ConstraintIdentity}'; resume with the same constraint (and latency table), or remove {Directory}.");
         if (state.Epoch > options.Epochs)
             throw new InvalidOperationException($"{statePath} has {state.Epoch} epochs done; --epochs {options.Epochs} is fewer.");
         var fingerprint = DataFingerprint.Of(data.Subset(validation));
@@ -142,7 +156,7 @@ public sealed class GeneratorCheckpoint
         if (bestChanged) _bestEpoch = epoch;
         using var noiseState = noise.get_state();
         var state = new GeneratorTrainingState(1, epoch, options, DataFingerprint.Of(data.Subset(validation)), stepsPerEpoch, temperature,
-            _bestEpoch, Convert.ToBase64String(noiseState.data<byte>().ToArray()), history.ToList());
+            _bestEpoch, Convert.ToBase64String(noiseState.data<byte>().ToArray()), history.ToList()) { Constraint = ConstraintIdentity };
         var files = new List<CheckpointFile>
         {
             new(Current, current),

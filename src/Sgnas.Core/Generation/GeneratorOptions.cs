@@ -47,15 +47,15 @@ public sealed record GeneratorOptions
     public bool HardGumbel { get; init; }
     /// <summary>λ of Eq. 10 with FLOPs in M; null = scaled to the interval (see the type's remarks).</summary>
     public double? CostWeight { get; init; }
-    /// <summary>Dead-zone half-width of L_C in M; null = <see cref="MarginFraction"/> of the interval width.</summary>
+    /// <summary>Dead-zone half-width of L_C in M (ms for latency); null = <see cref="MarginFraction"/> of the interval width.</summary>
     public double? ConstraintMarginM { get; init; }
     /// <summary>Margin as a fraction of the interval width when <see cref="ConstraintMarginM"/> is null (default 1%).</summary>
     public double MarginFraction { get; init; } = 0.01;
     /// <summary>Factor on the squared over-budget error (reference code: 1.2).</summary>
     public double OverBudgetPenalty { get; init; } = ConstraintLoss.ReferenceOverBudgetPenalty;
-    /// <summary>Lower end of the target interval in M; null = the preset's / lookup table's.</summary>
+    /// <summary>Lower end of the target interval in M (in ms when training against a latency table); null = the preset's / lookup table's (latency: the table's predicted range).</summary>
     public double? ConstraintLowM { get; init; }
-    /// <summary>Upper end of the target interval in M; null = the preset's / lookup table's.</summary>
+    /// <summary>Upper end of the target interval in M (in ms when training against a latency table); null = the preset's / lookup table's (latency: the table's predicted range).</summary>
     public double? ConstraintHighM { get; init; }
     /// <summary>How the random prior B is chosen (default: the bucketed pool; <see cref="PriorKind.SingleRandom"/>: the paper's / reference's single prior).</summary>
     [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<PriorKind>))]

@@ -21,21 +21,42 @@ namespace Sgnas.Generation;
 /// fixed validation batches. The epoch kept is chosen by <see cref="GeneratorSelection"/>: by default the best
 /// average top-1 among epochs whose fit is within tolerance, as the reference keeps the best average top-1 among
 /// epochs under a loss gate.
+/// <para>
+/// The constraint is a <see cref="ConstraintCost"/> (docs/latency.md): FLOPs by default (Eq. 9), or latency in ms
+/// from a measured table, whose relaxed cost is the Eq. 9 twin <see cref="LatencyCostModel.ExpectedMs(Tensor)"/>.
+/// Targets, the interval, the margin and the evaluation metrics are then in ms; λ's default is scaled to the
+/// interval's width (<see cref="GeneratorOptions.ResolveCostWeight"/>), so it needs no unit of its own.
+/// </para>
 /// </summary>
 public sealed class GeneratorTrainer
 {
     private readonly Supernet _supernet;
     private readonly GeneratorOptions _options;
     private readonly Device _device;
+    private readonly ConstraintCost _cost;
 
     /// <summary>Creates a trainer for an already trained <paramref name="supernet"/> (already on <paramref name="device"/>).</summary>
-    public GeneratorTrainer(Supernet supernet, GeneratorOptions? options, Device device)
+    /// <param name="supernet">The trained supernet (frozen during training).</param>
+    /// <param name="options">Training options (null: defaults).</param>
+    /// <param name="device">Device of the supernet and the generator.</param>
+    /// <param name="cost">The constraint to train for: null for FLOPs (Eq. 9), or a latency cost
+    /// (<see cref="ConstraintCost.Create"/> with a table measured for the supernet's preset).</param>
+    /// <exception cref="ArgumentException">The cost is for another preset, or has no differentiable form (measured latency).</exception>
+    public GeneratorTrainer(Supernet supernet, GeneratorOptions? options, Device device, ConstraintCost? cost = null)
     {
         ArgumentNullException.ThrowIfNull(supernet);
         ArgumentNullException.ThrowIfNull(device);
         _supernet = supernet; _options = options ?? new GeneratorOptions(); _device = device;
         _options.Validate();
+        _cost = cost ?? ConstraintCost.Create(ConstraintKind.Flops, supernet.Preset);
+        if (_cost.Preset.ToJson() != supernet.Preset.ToJson())
+            throw new ArgumentException($"the {ConstraintKinds.Name(_cost.Kind)} cost is for preset '{_cost.Preset.Name}', the supernet uses '{supernet.Preset.Name}' (or other settings).", nameof(cost));
+        if (!_cost.IsDifferentiable)
+            throw new ArgumentException("the generator is trained through a differentiable cost (Eq. 9 or its latency twin over a table); measured latency can only judge its picks.", nameof(cost));
     }
+
+    /// <summary>The constraint the generator is trained for.</summary>
+    public ConstraintCost Cost => _cost;
 
     /// <summary>
     /// Runs generator training on the validation images <paramref name="validationIndices"/> of <paramref name="data"/>
@@ -56,22 +77,22 @@ public sealed class GeneratorTrainer
         if (data.ClassCount > preset.NumClasses)
             throw new ArgumentException($"the data has {data.ClassCount} classes; the supernet's head has {preset.NumClasses}.", nameof(data));
         var o = _options;
-        var table = new FlopsLookupTable(preset);
-        var (min, max) = table.Range();
-        var (pLow, pHigh) = table.ConstraintInterval();
+        var cost = _cost;
+        var (min, max) = cost.Range();
+        var (pLow, pHigh) = cost.ConstraintInterval();
         double low = o.ConstraintLowM ?? pLow, high = o.ConstraintHighM ?? pHigh;
         if (!(high > low) || low < min - 1e-9 || high > max + 1e-9)
             throw new ArgumentOutOfRangeException(nameof(GeneratorOptions.ConstraintLowM), $"{low}..{high}",
-                $"the constraint interval must be non-empty and inside the feasible range {min:F4}..{max:F4} M of preset '{preset.Name}'.");
+                $"the constraint interval must be non-empty and inside the feasible range {min:F4}..{max:F4} {cost.Unit} of preset '{preset.Name}'.");
         double width = high - low, lambda = o.ResolveCostWeight(width), margin = o.ResolveMarginM(width);
 
         var pool = o.Prior == PriorKind.SingleRandom
-            ? PriorPool.SingleRandom(preset, low, high, o.Seed)
-            : PriorPool.Build(preset, low, high, o.PriorBuckets, o.Seed, o.PriorMaxTries);
+            ? PriorPool.SingleRandom(cost, low, high, o.Seed)
+            : PriorPool.Build(cost, low, high, o.PriorBuckets, o.Seed, o.PriorMaxTries);
         var generator = ArchitectureGenerator.For(preset, o.ConstraintChannels, o.HiddenChannels, o.BodyLayers, o.Seed);
         generator.to(_device);
         var history = new List<GeneratorEpochMetrics>();
-        var model = new ArchitectureGeneratorModel(preset, generator, pool, low, high, o, o.InitialTemperature, history, _device);
+        var model = new ArchitectureGeneratorModel(preset, generator, pool, low, high, o, o.InitialTemperature, history, _device, cost);
 
         // Freeze the supernet: eval mode (BN uses and keeps its running statistics) and no parameter gradients.
         var frozen = _supernet.parameters().Select(p => (p, p.requires_grad)).ToList();
@@ -90,6 +111,7 @@ public sealed class GeneratorTrainer
         int startEpoch = 0;
         try
         {
+            if (checkpoint is not null) checkpoint.ConstraintIdentity = cost.Identity;
             if (checkpoint?.Restore(generator, optimizer, noise, history, o, data, validationIndices, batches.BatchesPerEpoch) is { } resumed)
             {
                 (startEpoch, temperature, best) = (resumed.Epoch, resumed.Temperature, resumed.Best);
@@ -114,15 +136,15 @@ public sealed class GeneratorTrainer
                     var alpha = generator.call(prior, c);
                     var g = GumbelSoftmax.Noise(alpha.shape, noise, _device);
                     var m = GumbelSoftmax.Relax(alpha, temperature, mask, g, o.HardGumbel);
-                    var cost = table.CostM(m);
+                    var relaxedCost = cost.Of(m);
                     var logits = _supernet.ForwardRelaxed(b.Images, m[0]);
                     var ce = F.cross_entropy(logits, b.Labels);
-                    var (loss, lc) = GeneratorLoss.Compute(ce, cost, tensor(new[] { (float)target }, device: _device), lambda, margin, o.OverBudgetPenalty);
+                    var (loss, lc) = GeneratorLoss.Compute(ce, relaxedCost, tensor(new[] { (float)target }, device: _device), lambda, margin, o.OverBudgetPenalty);
                     double lossV = loss.item<float>(), ceV = ce.item<float>(), lcV = lc.item<float>();
                     if (!double.IsFinite(lossV))
                         throw new InvalidOperationException(
                             $"generator loss is {lossV} at epoch {epoch + 1}, step {steps + 1} (cross-entropy {ceV}, L_C {lcV}, λ {lambda:G4}, " +
-                            $"target {target:F4} M). Lower the learning rate or λ (--lambda), or check the supernet weights.");
+                            $"target {target:F4} {cost.Unit}). Lower the learning rate or λ (--lambda), or check the supernet weights.");
                     optimizer.zero_grad();
                     loss.backward();
                     optimizer.step();
@@ -133,7 +155,7 @@ public sealed class GeneratorTrainer
                     }));
                 }
 
-                var metrics = Evaluate(model, table, margin, evalBatches) with
+                var metrics = Evaluate(model, margin, evalBatches) with
                 {
                     Epoch = epoch + 1, Temperature = temperature, Loss = sumLoss / steps, CrossEntropy = sumCe / steps,
                     ConstraintLoss = sumLc / steps, Seconds = clock.Elapsed.TotalSeconds,
@@ -174,14 +196,15 @@ public sealed class GeneratorTrainer
             _supernet.train(wasTraining);
         }
         generator.eval();
-        return new ArchitectureGeneratorModel(preset, generator, pool, low, high, o, temperature, history, _device);
+        return new ArchitectureGeneratorModel(preset, generator, pool, low, high, o, temperature, history, _device, cost);
     }
 
-    private GeneratorEpochMetrics Evaluate(ArchitectureGeneratorModel model, FlopsLookupTable table, double margin, MiniBatchIterator evalBatches)
+    private GeneratorEpochMetrics Evaluate(ArchitectureGeneratorModel model, double margin, MiniBatchIterator evalBatches)
     {
         var targets = ArchitectureGeneratorModel.EvenTargets(model.LowM, model.HighM, _options.EvaluationTargets);
         var generated = model.Generate(targets);
-        var flops = generated.Select(g => g.FlopsM).ToArray();
+        // The generated cost in the constraint's unit: FLOPs, or the table's predicted ms for a latency generator.
+        var flops = generated.Select(g => g.Cost).ToArray();
         double lcSum = 0;
         for (int i = 0; i < targets.Length; i++) lcSum += ConstraintLoss.Value(flops[i], targets[i], margin, _options.OverBudgetPenalty);
         double mare = Correlation.MeanAbsoluteRelativeError(targets, flops);

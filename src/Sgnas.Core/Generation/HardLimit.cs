@@ -11,9 +11,67 @@ namespace Sgnas.Generation;
 /// argmax decoding maximises. Reductions: turn one active sub-block into skip (only where forced sampling allows
 /// skip, so the expansion rate never drops below <c>MinExpansion</c>), or give one active sub-block a smaller
 /// kernel. The smallest architecture of the space is reachable by such steps, so any target ≥ its FLOPs is met.
+/// <para>
+/// For a latency budget (<see cref="ApplyPath(SearchSpacePreset, ConstraintCost, ReadOnlySpan{float}, double)"/>)
+/// the same rule runs on the table's prediction in ms. Latency is not additive per sub-block (skipping one changes
+/// the layer's rate, hence its pointwise term PW_i(e), docs/latency.md), so each candidate reduction's saving is the
+/// exact difference of the predicted latencies before and after it. A measured table need not be monotone in e; if
+/// no single reduction lowers the prediction while it is still over budget, the repair falls back to the smallest
+/// architecture, whose cost the budget was checked against.
+/// </para>
 /// </summary>
 public static class HardLimit
 {
+    /// <summary>
+    /// Decodes one α map and repairs it to cost at most <paramref name="target"/> in <paramref name="cost"/>'s unit
+    /// (FLOPs: exactly <see cref="ApplyPath(SearchSpacePreset, FlopsLookupTable, ReadOnlySpan{float}, double)"/>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The target is below the smallest architecture's cost.</exception>
+    public static (SupernetPath Path, bool Repaired) ApplyPath(SearchSpacePreset preset, ConstraintCost cost, ReadOnlySpan<float> alpha, double target)
+    {
+        ArgumentNullException.ThrowIfNull(preset);
+        ArgumentNullException.ThrowIfNull(cost);
+        if (cost.FlopsTable is { } flops) return ApplyPath(preset, flops, alpha, target);
+        int L = preset.LayerCount, S = preset.MaxExpansion, O = preset.OptionCount, skip = preset.SkipIndex;
+        var opts = AlphaDecoding.ArgMaxOptions(preset, alpha);
+        var smallest = Architecture.Smallest(preset);
+        double min = cost.Of(smallest);
+        if (target < min - 1e-9)
+            throw new ArgumentOutOfRangeException(nameof(target), target, $"no architecture of '{preset.Name}' costs at most {target} {cost.Unit}; the smallest costs {min:F4} {cost.Unit}.");
+        double current = cost.Of(AlphaDecoding.FromOptions(preset, opts));
+        bool repaired = false;
+        while (current > target)
+        {
+            double bestRatio = double.PositiveInfinity, bestCost = current;
+            int bestAt = -1, bestOpt = -1;
+            for (int at = 0; at < L * S; at++)
+            {
+                int o = opts[at];
+                if (o == skip) continue;
+                double a = alpha[at * O + o];
+                if (ForcedSampling.SkipAllowed(preset, at % S)) Consider(at, o, skip, a - alpha[at * O + skip]);
+                for (int k = 0; k < preset.Kernels.Count; k++)
+                    if (preset.Kernels[k] < preset.Kernels[o]) Consider(at, o, k, a - alpha[at * O + k]);
+            }
+            repaired = true;
+            if (bestAt < 0) return (SupernetPath.FromArchitecture(preset, smallest), true);
+            opts[bestAt] = bestOpt;
+            current = bestCost;
+
+            void Consider(int where, int from, int option, double scoreLoss)
+            {
+                opts[where] = option;
+                double after = cost.Of(AlphaDecoding.FromOptions(preset, opts));
+                opts[where] = from;
+                double saved = current - after;
+                if (saved <= 0) return;
+                double ratio = scoreLoss / saved;
+                if (ratio < bestRatio) { bestRatio = ratio; bestAt = where; bestOpt = option; bestCost = after; }
+            }
+        }
+        return (SupernetPath.FromOptions(preset, opts), repaired);
+    }
+
     /// <summary>
     /// Decodes one α map [L, e_max, options] and repairs it to cost at most <paramref name="targetM"/>.
     /// Returns the canonical architecture and whether a repair was needed.

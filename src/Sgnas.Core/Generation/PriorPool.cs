@@ -6,16 +6,24 @@ using static TorchSharp.torch;
 
 namespace Sgnas.Generation;
 
-/// <summary>One prior of the pool: a random architecture whose exact FLOPs lie near its bucket's centre.</summary>
-/// <param name="CenterM">Bucket centre in M FLOPs.</param>
-/// <param name="FlopsM">Exact FLOPs of <paramref name="Architecture"/> (Eq. 9 on one-hot, equal to <see cref="FlopsCounter"/>).</param>
+/// <summary>One prior of the pool: a random architecture whose exact cost lies near its bucket's centre.</summary>
+/// <param name="Center">Bucket centre in the pool's unit (M FLOPs or ms).</param>
+/// <param name="Cost">Exact cost of <paramref name="Architecture"/> in that unit (FLOPs: Eq. 9 on one-hot, equal to
+/// <see cref="FlopsCounter"/>; latency: the table's prediction).</param>
 /// <param name="Architecture">The prior architecture (canonical).</param>
-public sealed record PriorEntry(double CenterM, double FlopsM, Architecture Architecture);
+public sealed record PriorEntry(double Center, double Cost, Architecture Architecture)
+{
+    /// <summary><see cref="Center"/> (in M for a FLOPs pool, the unit the name was chosen for).</summary>
+    public double CenterM => Center;
+    /// <summary><see cref="Cost"/> (in M for a FLOPs pool, the unit the name was chosen for).</summary>
+    public double FlopsM => Cost;
+}
 
 /// <summary>
 /// The random-prior pool of SGNAS (paper section 3.2.2; docs/design.md §4; reference code <c>PriorPool</c>): the
-/// interval [C_low, C_high] is cut into equal buckets; each keeps one random architecture whose exact FLOPs lie
-/// near the bucket centre, used as the generator's prior B (its one-hot map [L, e_max, options]) for targets
+/// interval [C_low, C_high] is cut into equal buckets; each keeps one random architecture whose exact cost (FLOPs,
+/// or latency from a table: the pool follows the generator's <see cref="ConstraintCost"/>) lies near the bucket
+/// centre, used as the generator's prior B (its one-hot map [L, e_max, options]) for targets
 /// nearest to it.
 /// <para>
 /// Uniform sampling concentrates FLOPs around the middle of the space, so buckets near the ends are rarely hit by
@@ -29,13 +37,16 @@ public sealed record PriorEntry(double CenterM, double FlopsM, Architecture Arch
 public sealed class PriorPool
 {
     private readonly SearchSpacePreset _preset;
-    private readonly FlopsLookupTable _table;
     private readonly PriorEntry[] _entries;
 
-    private PriorPool(SearchSpacePreset preset, double lowM, double highM, PriorEntry[] entries)
+    private PriorPool(ConstraintCost cost, double lowM, double highM, PriorEntry[] entries)
     {
-        _preset = preset; _table = new FlopsLookupTable(preset); _entries = entries; LowM = lowM; HighM = highM;
+        _preset = cost.Preset; Kind = cost.Kind; _entries = entries; LowM = lowM; HighM = highM;
     }
+
+    /// <summary>The kind of cost the priors are bucketed by; <see cref="LowM"/>, <see cref="HighM"/> and the
+    /// entries are in its unit.</summary>
+    public ConstraintKind Kind { get; }
 
     /// <summary>Lower end of the interval the buckets cover, in M.</summary>
     public double LowM { get; }
@@ -48,13 +59,16 @@ public sealed class PriorPool
     /// A pool of one prior: a single uniformly random architecture of the space, used for every target (paper section
     /// 3.2.2, "a random prior"; the reference code's pool size 1). Its bucket centre is the interval's middle.
     /// </summary>
-    public static PriorPool SingleRandom(SearchSpacePreset preset, double lowM, double highM, int seed = 0)
+    public static PriorPool SingleRandom(SearchSpacePreset preset, double lowM, double highM, int seed = 0) =>
+        SingleRandom(ConstraintCost.Create(ConstraintKind.Flops, preset ?? throw new ArgumentNullException(nameof(preset))), lowM, highM, seed);
+
+    /// <summary>As <see cref="SingleRandom(SearchSpacePreset, double, double, int)"/>, bucketed by <paramref name="cost"/> (interval in its unit).</summary>
+    public static PriorPool SingleRandom(ConstraintCost cost, double low, double high, int seed = 0)
     {
-        ArgumentNullException.ThrowIfNull(preset);
-        if (!(highM > lowM)) throw new ArgumentException($"prior-pool interval [{lowM}, {highM}] M is empty.");
-        var arch = new ArchitectureSampler(preset, seed).Sample(canonical: true);
-        var table = new FlopsLookupTable(preset);
-        return new PriorPool(preset, lowM, highM, new[] { new PriorEntry((lowM + highM) / 2, table.CostM(arch), arch) });
+        ArgumentNullException.ThrowIfNull(cost);
+        if (!(high > low)) throw new ArgumentException($"prior-pool interval [{low}, {high}] {cost.Unit} is empty.");
+        var arch = new ArchitectureSampler(cost.Preset, seed).Sample(canonical: true);
+        return new PriorPool(cost, low, high, new[] { new PriorEntry((low + high) / 2, cost.Of(arch), arch) });
     }
 
     /// <summary>
@@ -66,13 +80,20 @@ public sealed class PriorPool
     /// <param name="buckets">Number of buckets (≥ 1).</param>
     /// <param name="seed">Seed of the sampler.</param>
     /// <param name="maxTries">Random-walk steps per bucket.</param>
-    public static PriorPool Build(SearchSpacePreset preset, double lowM, double highM, int buckets = 10, int seed = 0, int maxTries = 2000)
+    public static PriorPool Build(SearchSpacePreset preset, double lowM, double highM, int buckets = 10, int seed = 0, int maxTries = 2000) =>
+        Build(ConstraintCost.Create(ConstraintKind.Flops, preset ?? throw new ArgumentNullException(nameof(preset))), lowM, highM, buckets, seed, maxTries);
+
+    /// <summary>
+    /// As <see cref="Build(SearchSpacePreset, double, double, int, int, int)"/>, bucketed by <paramref name="cost"/>
+    /// (FLOPs or a latency table; the interval in its unit). The random walk is the same: it only compares costs.
+    /// </summary>
+    public static PriorPool Build(ConstraintCost cost, double lowM, double highM, int buckets = 10, int seed = 0, int maxTries = 2000)
     {
-        ArgumentNullException.ThrowIfNull(preset);
-        if (!(highM > lowM)) throw new ArgumentException($"prior-pool interval [{lowM}, {highM}] M is empty.");
+        ArgumentNullException.ThrowIfNull(cost);
+        var preset = cost.Preset;
+        if (!(highM > lowM)) throw new ArgumentException($"prior-pool interval [{lowM}, {highM}] {cost.Unit} is empty.");
         if (buckets < 1) throw new ArgumentOutOfRangeException(nameof(buckets), buckets, "need at least one bucket.");
         if (maxTries < 1) throw new ArgumentOutOfRangeException(nameof(maxTries), maxTries, "need at least one try.");
-        var table = new FlopsLookupTable(preset);
         var sampler = new ArchitectureSampler(preset, seed);
         double width = (highM - lowM) / buckets;
         // Good enough once within a quarter bucket or 1% of the interval, whichever is tighter.
@@ -82,20 +103,20 @@ public sealed class PriorPool
         {
             double center = lowM + (b + 0.5) * width;
             var layers = sampler.Sample(canonical: false).Layers.ToArray();
-            double cost = table.CostM(new Architecture(layers));
-            for (int t = 0; t < maxTries && Math.Abs(cost - center) > tolerance; t++)
+            double current = cost.Of(new Architecture(layers));
+            for (int t = 0; t < maxTries && Math.Abs(current - center) > tolerance; t++)
             {
                 int i = sampler.Random.Next(layers.Length);
                 var old = layers[i];
                 layers[i] = sampler.Random.Next(2) == 0 ? sampler.SampleLayer() : Neighbour(preset, old, sampler.Random);
-                double c = table.CostM(new Architecture(layers));
-                if (Math.Abs(c - center) < Math.Abs(cost - center)) cost = c;
+                double c = cost.Of(new Architecture(layers));
+                if (Math.Abs(c - center) < Math.Abs(current - center)) current = c;
                 else layers[i] = old;
             }
             var arch = new Architecture(layers).Canonical();
-            entries[b] = new PriorEntry(center, table.CostM(arch), arch);
+            entries[b] = new PriorEntry(center, cost.Of(arch), arch);
         }
-        return new PriorPool(preset, lowM, highM, entries);
+        return new PriorPool(cost, lowM, highM, entries);
     }
 
     /// <summary>
@@ -112,12 +133,12 @@ public sealed class PriorPool
         return new LayerChoice(ks);
     }
 
-    /// <summary>The prior whose FLOPs are nearest to <paramref name="targetM"/> (ties: the lower bucket).</summary>
+    /// <summary>The prior whose cost is nearest to <paramref name="targetM"/> (in the pool's unit; ties: the lower bucket).</summary>
     public PriorEntry Nearest(double targetM)
     {
         int best = 0;
         for (int i = 1; i < _entries.Length; i++)
-            if (Math.Abs(_entries[i].FlopsM - targetM) < Math.Abs(_entries[best].FlopsM - targetM)) best = i;
+            if (Math.Abs(_entries[i].Cost - targetM) < Math.Abs(_entries[best].Cost - targetM)) best = i;
         return _entries[best];
     }
 
@@ -135,42 +156,62 @@ public sealed class PriorPool
         return tensor(data, new long[] { targetsM.Count, 1, L, W }, device: device);
     }
 
-    /// <summary>JSON form: interval and, per bucket, centre, FLOPs and the architecture text.</summary>
-    public JsonNode ToJson() => new JsonObject
+    /// <summary>
+    /// JSON form: interval and, per bucket, centre, cost and the architecture text. A FLOPs pool keeps the original
+    /// keys (<c>lowM</c>, <c>centerM</c>, <c>flopsM</c>); a latency pool writes <c>kind</c> and unit-free keys
+    /// (<c>low</c>, <c>center</c>, <c>cost</c>), so neither can be read as the other.
+    /// </summary>
+    public JsonNode ToJson()
     {
-        ["preset"] = _preset.Name,
-        ["lowM"] = LowM,
-        ["highM"] = HighM,
-        ["entries"] = new JsonArray(_entries.Select(e => (JsonNode)new JsonObject
+        bool flops = Kind == ConstraintKind.Flops;
+        var node = new JsonObject { ["preset"] = _preset.Name };
+        if (!flops) { node["kind"] = ConstraintKinds.Name(Kind); node["unit"] = ConstraintKinds.Unit(Kind); }
+        node[flops ? "lowM" : "low"] = LowM;
+        node[flops ? "highM" : "high"] = HighM;
+        node["entries"] = new JsonArray(_entries.Select(e => (JsonNode)new JsonObject
         {
-            ["centerM"] = e.CenterM,
-            ["flopsM"] = e.FlopsM,
+            [flops ? "centerM" : "center"] = e.Center,
+            [flops ? "flopsM" : "cost"] = e.Cost,
             ["architecture"] = e.Architecture.ToString(),
-        }).ToArray()),
-    };
+        }).ToArray());
+        return node;
+    }
 
     /// <summary>
     /// Reads <see cref="ToJson"/>'s form for <paramref name="preset"/>; the stored FLOPs are checked against the
     /// preset's lookup table, so a pool of another search space is rejected.
     /// </summary>
     /// <exception cref="InvalidDataException">Malformed pool, or architectures/FLOPs that do not fit the preset.</exception>
-    public static PriorPool FromJson(JsonNode node, SearchSpacePreset preset, string source = "prior pool")
+    public static PriorPool FromJson(JsonNode node, SearchSpacePreset preset, string source = "prior pool") =>
+        FromJson(node, ConstraintCost.Create(ConstraintKind.Flops, preset ?? throw new ArgumentNullException(nameof(preset))), source);
+
+    /// <summary>
+    /// Reads <see cref="ToJson"/>'s form for a pool bucketed by <paramref name="cost"/>; the stored costs are checked
+    /// against it, so a pool of another search space, kind or latency table is rejected.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Malformed pool, another kind, or costs that do not fit.</exception>
+    public static PriorPool FromJson(JsonNode node, ConstraintCost cost, string source = "prior pool")
     {
+        ArgumentNullException.ThrowIfNull(cost);
+        var preset = cost.Preset;
         try
         {
-            double low = node["lowM"]!.GetValue<double>(), high = node["highM"]!.GetValue<double>();
-            var table = new FlopsLookupTable(preset);
+            var stored = node["kind"] is { } k ? ConstraintKinds.Parse(k.GetValue<string>()) : ConstraintKind.Flops;
+            if (stored != cost.Kind)
+                throw new InvalidDataException($"{source}: the prior pool is bucketed by {ConstraintKinds.Name(stored)}, not {ConstraintKinds.Name(cost.Kind)}.");
+            bool flops = stored == ConstraintKind.Flops;
+            double low = node[flops ? "lowM" : "low"]!.GetValue<double>(), high = node[flops ? "highM" : "high"]!.GetValue<double>();
             var list = new List<PriorEntry>();
             foreach (var e in node["entries"]!.AsArray())
             {
                 var arch = ArchitectureCodec.Parse(e!["architecture"]!.GetValue<string>(), preset);
-                double flops = e["flopsM"]!.GetValue<double>(), exact = table.CostM(arch);
-                if (Math.Abs(flops - exact) > 1e-6 * Math.Max(1, exact))
-                    throw new InvalidDataException($"{source}: prior {arch} is stored with {flops} M FLOPs but costs {exact} M in preset '{preset.Name}'.");
-                list.Add(new PriorEntry(e["centerM"]!.GetValue<double>(), exact, arch));
+                double value = e[flops ? "flopsM" : "cost"]!.GetValue<double>(), exact = cost.Of(arch);
+                if (Math.Abs(value - exact) > 1e-6 * Math.Max(1, exact))
+                    throw new InvalidDataException($"{source}: prior {arch} is stored with {value} {cost.Unit} but costs {exact} {cost.Unit} in preset '{preset.Name}'.");
+                list.Add(new PriorEntry(e[flops ? "centerM" : "center"]!.GetValue<double>(), exact, arch));
             }
             if (list.Count == 0) throw new InvalidDataException($"{source}: the prior pool is empty.");
-            return new PriorPool(preset, low, high, list.OrderBy(e => e.CenterM).ToArray());
+            return new PriorPool(cost, low, high, list.OrderBy(e => e.Center).ToArray());
         }
         catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException or JsonException)
         {

@@ -57,7 +57,7 @@ public sealed record EvolutionSearchOptions
 public sealed class EvolutionSearch : IArchitectureTuner
 {
     private readonly SearchSpacePreset _preset;
-    private readonly FlopsConstraint _constraint;
+    private readonly BudgetConstraint _constraint;
     private readonly EvolutionSearchOptions _options;
     private readonly Random _random;
     private readonly HashSet<Architecture> _seen = new();
@@ -66,7 +66,7 @@ public sealed class EvolutionSearch : IArchitectureTuner
     private readonly List<(Architecture Architecture, double Score)> _topK = new();
 
     /// <summary>Creates the tuner for one constraint.</summary>
-    public EvolutionSearch(SearchSpacePreset preset, FlopsConstraint constraint, EvolutionSearchOptions? options = null)
+    public EvolutionSearch(SearchSpacePreset preset, BudgetConstraint constraint, EvolutionSearchOptions? options = null)
     {
         _preset = preset ?? throw new ArgumentNullException(nameof(preset));
         _constraint = constraint ?? throw new ArgumentNullException(nameof(constraint));
@@ -151,7 +151,7 @@ public sealed class EvolutionSearch : IArchitectureTuner
             var a = RandomArchitecture();
             if (!_constraint.IsSatisfiedBy(a))
             {
-                if (t < FlopsConstraint.RejectionTries || _constraint.ShrinkToFit(a, _random) is not { } fitted) continue;
+                if (t < BudgetConstraint.RejectionTries || _constraint.ShrinkToFit(a, _random) is not { } fitted) continue;
                 a = fitted;
             }
             if (!_seen.Contains(a)) return a;

@@ -31,13 +31,13 @@ public sealed record RandomSearchOptions
 public sealed class RandomSearch : IArchitectureTuner
 {
     private readonly ArchitectureSearchSpace _space;
-    private readonly FlopsConstraint _constraint;
+    private readonly BudgetConstraint _constraint;
     private readonly RandomSearchOptions _options;
     private readonly Random _random;
     private readonly HashSet<Architecture> _seen = new();
 
     /// <summary>Creates the tuner for one constraint.</summary>
-    public RandomSearch(ArchitectureSearchSpace space, FlopsConstraint constraint, RandomSearchOptions? options = null)
+    public RandomSearch(ArchitectureSearchSpace space, BudgetConstraint constraint, RandomSearchOptions? options = null)
     {
         _space = space ?? throw new ArgumentNullException(nameof(space));
         _constraint = constraint ?? throw new ArgumentNullException(nameof(constraint));
@@ -61,7 +61,7 @@ public sealed class RandomSearch : IArchitectureTuner
             var a = _space.FromUnitVector(_space.SampleUnitVector(_random));
             if (!_constraint.IsSatisfiedBy(a))
             {
-                if (t < FlopsConstraint.RejectionTries || _constraint.ShrinkToFit(a, _random) is not { } fitted) continue;
+                if (t < BudgetConstraint.RejectionTries || _constraint.ShrinkToFit(a, _random) is not { } fitted) continue;
                 a = fitted;
             }
             if (_seen.Add(a)) return a;

@@ -81,13 +81,22 @@ public sealed class SearchSession : IDisposable
         }
     }
 
-    /// <summary>Random search on this session's evaluator.</summary>
-    public ISearchStrategy RandomSearch(RandomSearchOptions? options = null) => TunerSearchStrategy.Random(Evaluator, options);
+    /// <summary>Random search on this session's evaluator (<paramref name="cost"/>: null for FLOPs, or a latency cost; targets in its unit).</summary>
+    public ISearchStrategy RandomSearch(RandomSearchOptions? options = null, Cost.ConstraintCost? cost = null) => TunerSearchStrategy.Random(Evaluator, options, cost);
 
-    /// <summary>Evolutionary search on this session's evaluator.</summary>
-    public ISearchStrategy EvolutionSearch(EvolutionSearchOptions? options = null) => TunerSearchStrategy.Evolution(Evaluator, options);
+    /// <summary>Evolutionary search on this session's evaluator (<paramref name="cost"/>: null for FLOPs, or a latency cost; targets in its unit).</summary>
+    public ISearchStrategy EvolutionSearch(EvolutionSearchOptions? options = null, Cost.ConstraintCost? cost = null) => TunerSearchStrategy.Evolution(Evaluator, options, cost);
 
-    /// <summary>Names accepted by <see cref="CreateStrategy"/>.</summary>
+    /// <summary>
+    /// The cost a budget of <paramref name="kind"/> is judged with on this session's search space (docs/latency.md):
+    /// FLOPs (Eq. 9), or latency predicted by the table at <paramref name="latencyTablePath"/> (measured for this
+    /// preset). For judging on measured latency, wrap a runtime in <see cref="Cost.MeasuredLatencyCost"/> instead.
+    /// </summary>
+    /// <exception cref="ArgumentException">Latency without a table, or a table of another preset.</exception>
+    public Cost.ConstraintCost ConstraintCost(Cost.ConstraintKind kind, string? latencyTablePath = null) =>
+        Cost.ConstraintCost.Create(kind, Supernet.Preset, latencyTablePath is null ? null : Cost.LatencyTable.Load(latencyTablePath));
+
+    /// <summary>Names accepted by <see cref="CreateStrategy(string, RandomSearchOptions?, EvolutionSearchOptions?, bool)"/>.</summary>
     public static IReadOnlyList<string> StrategyNames { get; } = new[] { "random", "evolution", "generator", "unas" };
 
     /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="name"/> is a strategy name (checked before loading anything).</summary>
@@ -101,15 +110,24 @@ public sealed class SearchSession : IDisposable
     /// <exception cref="ArgumentException">Unknown name.</exception>
     /// <exception cref="FileNotFoundException">"generator" without a trained generator in the run folder.</exception>
     public ISearchStrategy CreateStrategy(string name, RandomSearchOptions? random = null, EvolutionSearchOptions? evolution = null,
-        bool generatorHardLimit = false)
+        bool generatorHardLimit = false) => CreateStrategy(name, null, random, evolution, generatorHardLimit);
+
+    /// <summary>
+    /// The strategy named <paramref name="name"/> for budgets judged by <paramref name="cost"/> (null: FLOPs; a latency
+    /// cost: targets in ms). The generator must have been trained for the cost's kind (and table).
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown name.</exception>
+    /// <exception cref="Generation.ConstraintMismatchException">The run's generator answers the other kind or another table.</exception>
+    public ISearchStrategy CreateStrategy(string name, Cost.ConstraintCost? cost, RandomSearchOptions? random = null, EvolutionSearchOptions? evolution = null,
+        bool generatorHardLimit = false, UnasOptions? unas = null)
     {
         ValidateStrategyName(name);
         return name.ToLowerInvariant() switch
         {
-            "random" => RandomSearch(random),
-            "evolution" => EvolutionSearch(evolution),
-            "unas" => UnasSearchStrategy.FromSession(this),
-            _ => GeneratorSearch(generatorHardLimit),
+            "random" => RandomSearch(random, cost),
+            "evolution" => EvolutionSearch(evolution, cost),
+            "unas" => cost is null ? UnasSearchStrategy.FromSession(this, unas) : UnasSearchStrategy.FromSession(this, unas, cost),
+            _ => GeneratorSearch(generatorHardLimit, cost?.Kind ?? Cost.ConstraintKind.Flops, cost?.LatencyTable),
         };
     }
 
@@ -122,9 +140,21 @@ public sealed class SearchSession : IDisposable
     /// </summary>
     /// <param name="hardLimit">Repair generated architectures over their target until they fit.</param>
     /// <exception cref="FileNotFoundException">No generator in the run folder.</exception>
-    public GeneratorSearchStrategy GeneratorSearch(bool hardLimit = false)
+    public GeneratorSearchStrategy GeneratorSearch(bool hardLimit = false) => GeneratorSearch(hardLimit, Cost.ConstraintKind.Flops);
+
+    /// <summary>
+    /// The generator strategy for budgets of <paramref name="kind"/>; the run's generator must have been trained for
+    /// that kind (and, when <paramref name="latencyTable"/> is given, against that table).
+    /// </summary>
+    /// <exception cref="Generation.ConstraintMismatchException">The generator answers the other kind or another table.</exception>
+    public GeneratorSearchStrategy GeneratorSearch(bool hardLimit, Cost.ConstraintKind kind, Cost.LatencyTable? latencyTable = null)
     {
-        _generator ??= ArchitectureGeneratorModel.Load(Run, Device, Supernet.Preset);
+        if (_generator is not null && (_generator.Kind != kind || (latencyTable is not null && _generator.Cost.LatencyTable?.Sha256() != latencyTable.Sha256())))
+        {
+            _generator.Dispose();
+            _generator = null;
+        }
+        _generator ??= ArchitectureGeneratorModel.Load(Run, Device, Supernet.Preset, kind, latencyTable);
         return GeneratorSearchStrategy.FromModel(_generator, Evaluator, hardLimit, GeneratorTrainingSeconds());
     }
 

@@ -9,7 +9,7 @@ namespace Sgnas.Search;
 
 /// <summary>The outcome of one search for one constraint.</summary>
 /// <param name="Strategy">Name of the strategy (random, evolution, generator).</param>
-/// <param name="TargetFlopsM">The FLOPs target, in M.</param>
+/// <param name="TargetFlopsM">The target: FLOPs in M, or for a latency search (<see cref="Kind"/>) the budget in ms.</param>
 /// <param name="Architecture">The chosen (canonical) architecture.</param>
 /// <param name="FlopsM">Exact FLOPs (MACs) of the chosen architecture built as a network (<see cref="FlopsCounter"/>), in M.</param>
 /// <param name="ValTop1">Its validation top-1 with inherited weights after BN recalibration.</param>
@@ -20,8 +20,23 @@ namespace Sgnas.Search;
 public sealed record SearchResult(string Strategy, double TargetFlopsM, Architecture Architecture, double FlopsM,
     double ValTop1, double ValLoss, double Seconds, int Evaluated, IReadOnlyList<Trial> Trials)
 {
-    /// <summary>True if the chosen architecture is within the target.</summary>
-    public bool WithinTarget => FlopsM <= TargetFlopsM + 1e-9;
+    /// <summary>True if the chosen architecture is within the target (latency: its <see cref="Cost"/> as judged by the search).</summary>
+    public bool WithinTarget => (Kind == ConstraintKind.Flops ? FlopsM : Cost ?? double.PositiveInfinity) <= TargetFlopsM + 1e-9;
+
+    /// <summary>The kind of budget searched for (docs/latency.md); <see cref="TargetFlopsM"/> is in its unit.</summary>
+    public ConstraintKind Kind { get; init; } = ConstraintKind.Flops;
+
+    /// <summary>The budget as a value with its kind.</summary>
+    public Budget Budget => new(Kind, TargetFlopsM);
+
+    /// <summary>
+    /// The pick's cost as the search judged it, in the unit of <see cref="Kind"/>: FLOPs, or latency in ms predicted by
+    /// the table or measured (whichever the search was given). Null when not recorded.
+    /// </summary>
+    public double? Cost { get; init; }
+
+    /// <summary>Batch-1 latency of the pick measured end to end (e.g. ONNX Runtime, by <c>compare</c>), in ms; null when not measured.</summary>
+    public double? MeasuredMs { get; init; }
 
     /// <summary>
     /// The supernet path <see cref="ValTop1"/> was measured on: the canonical prefix path of
@@ -32,7 +47,8 @@ public sealed record SearchResult(string Strategy, double TargetFlopsM, Architec
 }
 
 /// <summary>
-/// A way to find an architecture for a FLOPs constraint on a trained supernet: re-run per constraint (random,
+/// A way to find an architecture for a constraint (FLOPs in M, or latency in ms for strategies built with a latency
+/// <see cref="ConstraintCost"/>) on a trained supernet: re-run per constraint (random,
 /// evolution) or amortised (the generator, trained once). All implementations score their pick with the same
 /// <see cref="CandidateEvaluator"/> protocol, so their results compare (SGNAS Table 1).
 /// </summary>
@@ -44,7 +60,7 @@ public interface ISearchStrategy
     /// <summary>Time paid once for any number of constraints (the generator's training), in seconds; 0 for baselines.</summary>
     double SetupSeconds => 0;
 
-    /// <summary>Finds an architecture with FLOPs ≤ <paramref name="targetFlopsM"/> M (or as close as the strategy gets).</summary>
+    /// <summary>Finds an architecture with cost ≤ <paramref name="targetFlopsM"/> in the strategy's unit (M FLOPs unless it was built for latency; or as close as the strategy gets).</summary>
     SearchResult Search(double targetFlopsM, CancellationToken cancellationToken = default, IProgress<TrainingProgress>? progress = null);
 }
 
@@ -92,28 +108,43 @@ public sealed class TunerSearchStrategy : ISearchStrategy
 
     /// <summary>The same strategy with <paramref name="journal"/> as its <see cref="Journal"/>.</summary>
     public TunerSearchStrategy WithJournal(Func<double, CandidateJournal?> journal) =>
-        new(Name, _createTuner, Trials, _evaluator, _reuseCache) { Journal = journal };
+        new(Name, _createTuner, Trials, _evaluator, _reuseCache) { Journal = journal, Constraint = Constraint };
+
+    /// <summary>
+    /// The cost the tuners' targets are judged with (docs/latency.md), recorded in each result's
+    /// <see cref="SearchResult.Kind"/> and <see cref="SearchResult.Cost"/>; null for FLOPs.
+    /// </summary>
+    public ConstraintCost? Constraint { get; init; }
 
     /// <summary>Random search (Li &amp; Talwalkar) on <paramref name="evaluator"/>'s supernet.</summary>
-    public static TunerSearchStrategy Random(CandidateEvaluator evaluator, RandomSearchOptions? options = null)
+    /// <param name="evaluator">Scores candidates.</param>
+    /// <param name="options">Search budget and seed.</param>
+    /// <param name="cost">What a target limits: null for FLOPs, or a latency cost (table or measured); targets are in its unit.</param>
+    public static TunerSearchStrategy Random(CandidateEvaluator evaluator, RandomSearchOptions? options = null, ConstraintCost? cost = null)
     {
         options ??= new RandomSearchOptions();
         options.Validate();
         var space = new ArchitectureSearchSpace(evaluator.Preset);
         return new TunerSearchStrategy("random",
-            t => new RandomSearch(space, new FlopsConstraint(evaluator.Table, t), options with { Seed = SeedFor(options.Seed, t) }),
-            options.Evaluations, evaluator);
+            t => new RandomSearch(space, ConstraintFor(evaluator, cost, t), options with { Seed = SeedFor(options.Seed, t) }),
+            options.Evaluations, evaluator) { Constraint = cost };
     }
 
     /// <summary>SPOS evolutionary search (Algorithm 1) on <paramref name="evaluator"/>'s supernet.</summary>
-    public static TunerSearchStrategy Evolution(CandidateEvaluator evaluator, EvolutionSearchOptions? options = null)
+    /// <param name="evaluator">Scores candidates.</param>
+    /// <param name="options">Search budget and seed.</param>
+    /// <param name="cost">What a target limits: null for FLOPs, or a latency cost (table or measured); targets are in its unit.</param>
+    public static TunerSearchStrategy Evolution(CandidateEvaluator evaluator, EvolutionSearchOptions? options = null, ConstraintCost? cost = null)
     {
         options ??= new EvolutionSearchOptions();
         options.Validate();
         return new TunerSearchStrategy("evolution",
-            t => new EvolutionSearch(evaluator.Preset, new FlopsConstraint(evaluator.Table, t), options with { Seed = SeedFor(options.Seed, t) }),
-            options.TotalEvaluations, evaluator);
+            t => new EvolutionSearch(evaluator.Preset, ConstraintFor(evaluator, cost, t), options with { Seed = SeedFor(options.Seed, t) }),
+            options.TotalEvaluations, evaluator) { Constraint = cost };
     }
+
+    private static BudgetConstraint ConstraintFor(CandidateEvaluator evaluator, ConstraintCost? cost, double target) =>
+        cost is null ? new FlopsConstraint(evaluator.Table, target) : new BudgetConstraint(cost, target);
 
     /// <summary>
     /// The tuner seed for one target: a mix of the options' seed and the target, so searches for different
@@ -129,7 +160,7 @@ public sealed class TunerSearchStrategy : ISearchStrategy
         if (!_reuseCache) _evaluator.ClearCache();
         int before = _evaluator.Evaluations;
         var tuner = _createTuner(targetFlopsM);
-        string stage = $"{Name} <= {targetFlopsM.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} M";
+        string stage = $"{Name} <= {targetFlopsM.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} {Constraint?.Unit ?? "M"}";
         var trials = new List<Trial>(Trials);
         var journal = Journal?.Invoke(targetFlopsM);
         var replayed = new HashSet<Architecture>();
@@ -164,7 +195,10 @@ public sealed class TunerSearchStrategy : ISearchStrategy
         var exact = FlopsCounter.Count(_evaluator.Preset, best!.Architecture).FlopsM;
         return new SearchResult(Name, targetFlopsM, best.Architecture, exact, best.ValTop1, best.ValLoss,
             clock.Elapsed.TotalSeconds + replayedSeconds, _evaluator.Evaluations - before + replayed.Count, trials)
-        { Path = SupernetPath.FromArchitecture(_evaluator.Preset, best.Architecture) };
+        {
+            Path = SupernetPath.FromArchitecture(_evaluator.Preset, best.Architecture),
+            Kind = Constraint?.Kind ?? ConstraintKind.Flops, Cost = Constraint is null ? exact : Constraint.Of(best.Architecture),
+        };
     }
 
     private static bool Better(CandidateResult a, CandidateResult b) =>
@@ -228,8 +262,17 @@ public sealed class GeneratorSearchStrategy : ISearchStrategy
         if (model.Preset.ToJson() != evaluator.Preset.ToJson())
             throw new ArgumentException($"the generator was trained for preset '{model.Preset.Name}', the supernet uses '{evaluator.Preset.Name}' (or other settings).", nameof(model));
         // Scored on the positional path the generator optimised, not on the canonical form (docs/generator.md).
-        return new GeneratorSearchStrategy(targets => model.Generate(targets, hardLimit).Select(g => g.Path!).ToArray(), evaluator, trainingSeconds);
+        return new GeneratorSearchStrategy(targets => model.Generate(targets, hardLimit).Select(g => g.Path!).ToArray(), evaluator, trainingSeconds)
+        {
+            Constraint = model.Kind == ConstraintKind.Flops ? null : model.Cost,
+        };
     }
+
+    /// <summary>
+    /// The constraint the generating function answers when it is not FLOPs (a latency generator): its targets are
+    /// then in ms, and results record <see cref="SearchResult.Kind"/> and the predicted <see cref="SearchResult.Cost"/>.
+    /// </summary>
+    public ConstraintCost? Constraint { get; init; }
 
     /// <inheritdoc />
     public string Name { get; }
@@ -248,9 +291,12 @@ public sealed class GeneratorSearchStrategy : ISearchStrategy
             throw new InvalidOperationException($"the generator returned {generated?.Length ?? 0} architectures for 1 target.");
         var r = _evaluator.EvaluatePath(generated[0], cancellationToken);
         var exact = FlopsCounter.Count(_evaluator.Preset, r.Architecture).FlopsM;
-        progress?.Report(new TrainingProgress($"{Name} <= {targetFlopsM.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} M", 1, 1, 1, 1,
+        progress?.Report(new TrainingProgress($"{Name} <= {targetFlopsM.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} {Constraint?.Unit ?? "M"}", 1, 1, 1, 1,
             new Dictionary<string, double> { ["top1"] = r.ValTop1, ["flopsM"] = exact }, EpochDone: true));
         return new SearchResult(Name, targetFlopsM, r.Architecture, exact, r.ValTop1, r.ValLoss, clock.Elapsed.TotalSeconds, 1,
-            new[] { new Trial(1, r.Architecture, r.FlopsM, r.ValTop1, r.ValLoss, r.Seconds) }) { Path = generated[0] };
+            new[] { new Trial(1, r.Architecture, r.FlopsM, r.ValTop1, r.ValLoss, r.Seconds) })
+        {
+            Path = generated[0], Kind = Constraint?.Kind ?? ConstraintKind.Flops, Cost = Constraint is null ? exact : Constraint.Of(r.Architecture),
+        };
     }
 }

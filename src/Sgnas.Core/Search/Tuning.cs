@@ -37,71 +37,13 @@ public sealed class InfeasibleConstraintException : InvalidOperationException
 
 /// <summary>
 /// The hard constraint of SPOS Eq. 3 / SGNAS Table 1 in FLOPs: an architecture qualifies when its Eq. 9 cost
-/// (exact for discrete architectures) is at most the target.
+/// (exact for discrete architectures) is at most the target. The FLOPs case of <see cref="BudgetConstraint"/>.
 /// </summary>
-public sealed class FlopsConstraint
+public sealed class FlopsConstraint : BudgetConstraint
 {
-    private readonly FlopsLookupTable _table;
-
     /// <summary>Creates the constraint "FLOPs ≤ <paramref name="targetFlopsM"/> M".</summary>
     public FlopsConstraint(FlopsLookupTable table, double targetFlopsM)
+        : base(ConstraintCost.Flops(table ?? throw new ArgumentNullException(nameof(table))), targetFlopsM)
     {
-        _table = table ?? throw new ArgumentNullException(nameof(table));
-        if (!double.IsFinite(targetFlopsM) || targetFlopsM <= 0)
-            throw new ArgumentOutOfRangeException(nameof(targetFlopsM), targetFlopsM, "the FLOPs target must be a positive number of M.");
-        TargetFlopsM = targetFlopsM;
-        Range = table.Range();
     }
-
-    /// <summary>The target, in M.</summary>
-    public double TargetFlopsM { get; }
-
-    /// <summary>FLOPs of the smallest and largest architectures of the space, in M.</summary>
-    public (double Min, double Max) Range { get; }
-
-    /// <summary>FLOPs of <paramref name="arch"/> in M.</summary>
-    public double FlopsM(Architecture arch) => _table.CostM(arch);
-
-    /// <summary>True if <paramref name="arch"/> is within the target (1e-9 M slack for rounding).</summary>
-    public bool IsSatisfiedBy(Architecture arch) => FlopsM(arch) <= TargetFlopsM + 1e-9;
-
-    /// <summary>Pure rejection draws before <see cref="ShrinkToFit"/> helps (uniform sampling stays the rule).</summary>
-    public const int RejectionTries = 1000;
-
-    /// <summary>
-    /// Shrinks an over-budget draw by random single-sub-block reductions (drop the last active sub-block of a layer
-    /// above the minimum rate, or step one kernel down) until it meets the target. For targets near the smallest
-    /// architecture, where uniform draws almost never land, this keeps the candidates random yet feasible.
-    /// Returns null when even the smallest architecture exceeds the target.
-    /// </summary>
-    public Architecture? ShrinkToFit(Architecture arch, Random random)
-    {
-        var p = _table.Preset;
-        if (Range.Min > TargetFlopsM + 1e-9) return null;
-        var kernels = p.Kernels.Order().ToArray();
-        var layers = arch.Layers.Select(l => l.Kernels.ToList()).ToList();
-        Architecture Current() => new Architecture(layers.Select(k => new LayerChoice(k))).Canonical();
-        var current = Current();
-        while (!IsSatisfiedBy(current))
-        {
-            // Reductions still possible: (layer, -1) drops a sub-block, (layer, j) steps kernel j down.
-            var moves = new List<(int Layer, int Slot)>();
-            for (int i = 0; i < layers.Count; i++)
-            {
-                if (layers[i].Count > p.MinExpansion) moves.Add((i, -1));
-                for (int j = 0; j < layers[i].Count; j++) if (layers[i][j] != kernels[0]) moves.Add((i, j));
-            }
-            if (moves.Count == 0) return null;
-            var (layer, slot) = moves[random.Next(moves.Count)];
-            if (slot < 0) layers[layer].RemoveAt(random.Next(layers[layer].Count));
-            else layers[layer][slot] = kernels[Array.IndexOf(kernels, layers[layer][slot]) - 1];
-            current = Current();
-        }
-        return current;
-    }
-
-    /// <summary>The error raised after <paramref name="tries"/> draws found nothing under the target.</summary>
-    public InfeasibleConstraintException NotFound(int tries) => new(
-        $"no architecture under {TargetFlopsM:0.###} M found after {tries} tries; feasible range is {Range.Min:0.###}..{Range.Max:0.###} M " +
-        $"(search space '{_table.Preset.Name}').");
 }

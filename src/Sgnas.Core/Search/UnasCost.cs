@@ -19,6 +19,13 @@ public sealed record UnasCost(string Name, string Unit, Func<Architecture, doubl
         return new UnasCost("flops", "M", table.CostM);
     }
 
+    /// <summary>The cost of any <see cref="ConstraintCost"/> (FLOPs, a latency table, or measured latency) as a black box.</summary>
+    public static UnasCost From(ConstraintCost cost)
+    {
+        ArgumentNullException.ThrowIfNull(cost);
+        return new UnasCost(ConstraintKinds.Name(cost.Kind), cost.Unit, cost.Of);
+    }
+
     /// <summary>Latency in ms predicted by a measured latency table (docs/latency.md).</summary>
     public static UnasCost Latency(LatencyCostModel model)
     {

@@ -23,8 +23,10 @@ namespace Sgnas.Search;
 /// through the relaxed supernet forward (the same function on one-hot z and on relaxed ζ, so the REBAR control
 /// variate of Eq. 3 tracks it), and the cost is a black box (FLOPs, a latency table, or measured latency) handled by
 /// RELAX (Eq. 5) with a linear surrogate g fitted on random architectures before the search. The output is the most
-/// probable architecture (per sub-block argmax; the active sub-blocks' kernels form the layer), scored by the common
-/// <see cref="CandidateEvaluator"/> protocol. It re-runs per budget, so each budget pays its full search time.
+/// probable positional path (per sub-block argmax, in place: the path whose one-hot map the relaxed forward
+/// optimised), scored on that path by the common protocol (<see cref="CandidateEvaluator.EvaluatePath"/>), as the
+/// generator's picks are (docs/generator.md); its architecture is the active sub-blocks' kernels. It re-runs per
+/// budget, so each budget pays its full search time.
 /// </summary>
 /// <remarks>
 /// During the search the supernet's BNs use the statistics of each mini-batch (train mode, running statistics left
@@ -46,6 +48,22 @@ public sealed class UnasSearchStrategy : ISearchStrategy, IDisposable
     /// <param name="cost">The constrained cost; null for FLOPs (Eq. 9).</param>
     /// <param name="ownsData">Dispose <paramref name="data"/> with the strategy.</param>
     public UnasSearchStrategy(CandidateEvaluator evaluator, UnasData data, UnasOptions? options = null, UnasCost? cost = null, bool ownsData = false)
+        : this(evaluator, data, options, cost, null, ownsData)
+    {
+    }
+
+    /// <summary>Creates the strategy for a budget of any <see cref="ConstraintKind"/> (docs/latency.md).</summary>
+    /// <param name="evaluator">Scores the final pick; its supernet is the one searched.</param>
+    /// <param name="data">Labelled batches for the losses (disposed with the strategy when <paramref name="ownsData"/>).</param>
+    /// <param name="options">Search options.</param>
+    /// <param name="cost">What a budget limits: FLOPs, latency from a table, or measured latency (UNAS treats it as a black box).</param>
+    /// <param name="ownsData">Dispose <paramref name="data"/> with the strategy.</param>
+    public UnasSearchStrategy(CandidateEvaluator evaluator, UnasData data, UnasOptions? options, ConstraintCost cost, bool ownsData = false)
+        : this(evaluator, data, options, UnasCost.From(cost ?? throw new ArgumentNullException(nameof(cost))), cost, ownsData)
+    {
+    }
+
+    private UnasSearchStrategy(CandidateEvaluator evaluator, UnasData data, UnasOptions? options, UnasCost? cost, ConstraintCost? constraint, bool ownsData)
     {
         _evaluator = evaluator ?? throw new ArgumentNullException(nameof(evaluator));
         _data = data ?? throw new ArgumentNullException(nameof(data));
@@ -53,13 +71,23 @@ public sealed class UnasSearchStrategy : ISearchStrategy, IDisposable
         Options.Validate();
         _cost = cost ?? UnasCost.Flops(evaluator.Table);
         _ownsData = ownsData;
+        _kind = constraint?.Kind ?? (_cost.Name == ConstraintKinds.Name(ConstraintKind.Latency) ? ConstraintKind.Latency : ConstraintKind.Flops);
     }
+
+    private readonly ConstraintKind _kind;
 
     /// <summary>
     /// The strategy on a <see cref="SearchSession"/>: reads the supernet's training split again for labelled batches
     /// (up to 2048 training and 2048 validation images).
     /// </summary>
-    public static UnasSearchStrategy FromSession(SearchSession session, UnasOptions? options = null, UnasCost? cost = null)
+    public static UnasSearchStrategy FromSession(SearchSession session, UnasOptions? options = null, UnasCost? cost = null) =>
+        FromSession(session, options, cost, null);
+
+    /// <summary>The strategy on a <see cref="SearchSession"/> for budgets of <paramref name="cost"/>'s kind (e.g. ms from a latency table).</summary>
+    public static UnasSearchStrategy FromSession(SearchSession session, UnasOptions? options, ConstraintCost cost) =>
+        FromSession(session, options, UnasCost.From(cost ?? throw new ArgumentNullException(nameof(cost))), cost);
+
+    private static UnasSearchStrategy FromSession(SearchSession session, UnasOptions? options, UnasCost? cost, ConstraintCost? constraint)
     {
         ArgumentNullException.ThrowIfNull(session);
         options ??= new UnasOptions();
@@ -69,7 +97,7 @@ public sealed class UnasSearchStrategy : ISearchStrategy, IDisposable
         var data = DatasetLoader.Load(session.Split.DatasetPath, DatasetSplit.Train, CifarLabelKind.Fine, (p.InputChannels, p.InputSize));
         var norm = new ChannelNormalization(p.Mean.ToArray(), p.Std.ToArray());
         var batches = UnasData.Create(data, session.Split.Indices(data), norm, options.ImagesPerSample, 2048, options.Seed, session.Device);
-        return new UnasSearchStrategy(session.Evaluator, batches, options, cost, ownsData: true);
+        return new UnasSearchStrategy(session.Evaluator, batches, options, cost, constraint, ownsData: true);
     }
 
     /// <inheritdoc />
@@ -151,7 +179,7 @@ public sealed class UnasSearchStrategy : ISearchStrategy, IDisposable
                     {
                         using var inner = NewDisposeScope();
                         double ld = Accuracy(net, z[n].to(float32).reshape(L, S, O), first + n).to(float64).item<double>();
-                        double r = CostOf(Decode(preset, z[n])) / targetFlopsM;
+                        double r = CostOf(DecodePath(preset, z[n]).ToArchitecture()) / targetFlopsM;
                         values[n] = ld + Options.CostWeight * (Math.Pow(r - 1, 2) + Options.OverBudgetSlope * Math.Max(0, r - 1));
                     }
                     return tensor(values, dtype: float64);
@@ -172,7 +200,7 @@ public sealed class UnasSearchStrategy : ISearchStrategy, IDisposable
                 adam.step();
                 double meanLoss = estimate.Losses.mean().item<double>();
                 history.Add(meanLoss);
-                var current = MostProbable(preset, phi, mask);
+                var current = MostProbablePath(preset, phi, mask).ToArchitecture();
                 progress?.Report(new TrainingProgress(stage, 1, 1, step + 1, Options.Steps,
                     new Dictionary<string, double> { ["loss"] = meanLoss, ["cost"] = CostOf(current) }, EpochDone: step + 1 == Options.Steps));
             }
@@ -184,12 +212,16 @@ public sealed class UnasSearchStrategy : ISearchStrategy, IDisposable
             net.train(wasTraining);
         }
         LastLossHistory = history;
-        var pick = MostProbable(preset, phi, mask);
+        var pick = MostProbablePath(preset, phi, mask);
         phi.Dispose();
-        var result = _evaluator.Evaluate(pick, cancellationToken);
+        // Scored on the positional path the relaxed forward optimised, like the generator's picks (docs/generator.md).
+        var result = _evaluator.EvaluatePath(pick, cancellationToken);
         var exact = FlopsCounter.Count(preset, result.Architecture).FlopsM;
         return new SearchResult(Name, targetFlopsM, result.Architecture, exact, result.ValTop1, result.ValLoss, clock.Elapsed.TotalSeconds, 1,
-            new[] { new Trial(1, result.Architecture, result.FlopsM, result.ValTop1, result.ValLoss, result.Seconds) });
+            new[] { new Trial(1, result.Architecture, result.FlopsM, result.ValTop1, result.ValLoss, result.Seconds) })
+        {
+            Path = pick, Kind = _kind, Cost = CostOf(result.Architecture),
+        };
     }
 
     /// <summary>The accuracy term on weights <paramref name="m"/> [L, S, O] with the mini-batches of sample <paramref name="index"/>.</summary>
@@ -220,35 +252,34 @@ public sealed class UnasSearchStrategy : ISearchStrategy, IDisposable
     }
 
     /// <summary>
-    /// The architecture of a one-hot choice map [L·e_max, options]: in each layer the sub-blocks that do not skip,
-    /// with their kernels (canonical). The first e_min sub-blocks never skip, so every layer has a valid rate.
+    /// The positional path of a one-hot (or any) choice map [L·e_max, options]: per sub-block its argmax option, in
+    /// place (a skip may sit between active sub-blocks, as in the relaxed forward that evaluated the map). The first
+    /// e_min sub-blocks never skip (their skip is masked), so every layer has a valid rate.
     /// </summary>
-    public static Architecture Decode(SearchSpacePreset preset, Tensor z)
+    public static SupernetPath DecodePath(SearchSpacePreset preset, Tensor z)
     {
         ArgumentNullException.ThrowIfNull(z);
-        var idx = z.reshape(preset.LayerCount, preset.MaxExpansion, preset.OptionCount).argmax(-1).data<long>().ToArray();
-        var layers = new List<LayerChoice>(preset.LayerCount);
-        for (int i = 0; i < preset.LayerCount; i++)
-        {
-            var ks = new List<int>();
-            for (int j = 0; j < preset.MaxExpansion; j++)
-            {
-                int o = (int)idx[i * preset.MaxExpansion + j];
-                if (o != preset.SkipIndex) ks.Add(preset.Kernels[o]);
-            }
-            layers.Add(new LayerChoice(ks).Canonical());
-        }
-        return new Architecture(layers);
+        var idx = z.reshape(preset.LayerCount, preset.MaxExpansion, preset.OptionCount).argmax(-1).data<long>().Select(v => (int)v).ToArray();
+        return SupernetPath.FromOptions(preset, idx);
     }
 
-    /// <summary>The most probable architecture of logits φ [L·e_max, options]: per-row argmax of the allowed options.</summary>
-    public static Architecture MostProbable(SearchSpacePreset preset, Tensor phi, Tensor mask)
+    /// <summary>
+    /// The architecture of a choice map: <see cref="DecodePath"/>'s <see cref="SupernetPath.ToArchitecture"/> (in each
+    /// layer the sub-blocks that do not skip, with their kernels, canonical).
+    /// </summary>
+    public static Architecture Decode(SearchSpacePreset preset, Tensor z) => DecodePath(preset, z).ToArchitecture();
+
+    /// <summary>The most probable path of logits φ [L·e_max, options]: per-row argmax of the allowed options, in place.</summary>
+    public static SupernetPath MostProbablePath(SearchSpacePreset preset, Tensor phi, Tensor mask)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var p = UnasGradientEstimator.Probabilities(phi.detach(), mask);
-        return Decode(preset, p);
+        return DecodePath(preset, p);
     }
+
+    /// <summary>The most probable architecture of logits φ: <see cref="MostProbablePath"/>'s architecture.</summary>
+    public static Architecture MostProbable(SearchSpacePreset preset, Tensor phi, Tensor mask) => MostProbablePath(preset, phi, mask).ToArchitecture();
 
     /// <summary>Disposes the data when owned.</summary>
     public void Dispose()

@@ -1,9 +1,11 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Sgnas.Cost;
 using Sgnas.Data;
 using Sgnas.Generation;
 using Sgnas.IO;
 using Sgnas.MLNet.Data;
+using Sgnas.MLNet.Latency;
 using Sgnas.MLNet.Pipeline;
 using Sgnas.Runtime;
 using Sgnas.SearchSpace;
@@ -17,6 +19,12 @@ namespace Sgnas.MLNet;
 /// <see cref="GeneratorTransformer"/> reads a column of target FLOPs and adds, for all rows in ONE batched generator
 /// pass, the generated architecture, its exact FLOPs and parameters. Because Fit and Transform read different data,
 /// <see cref="GetOutputSchema"/> describes Transform: it needs the target column.
+/// <para>
+/// With <see cref="Options.LatencyTablePath"/> the generator is trained for latency budgets in ms against that
+/// measured table (docs/latency.md): the transformer then reads a column of ms budgets (<c>TargetLatencyMs</c> by
+/// default) and adds the table's prediction <c>PredictedMs</c>; with <see cref="Options.MeasureLatency"/> it also
+/// measures every generated network in ONNX Runtime (<c>MeasuredMs</c>).
+/// </para>
 /// </summary>
 public sealed class GeneratorSearch : IEstimator<GeneratorTransformer>
 {
@@ -25,8 +33,21 @@ public sealed class GeneratorSearch : IEstimator<GeneratorTransformer>
     {
         /// <summary>Generator training options (epochs, λ, temperature, prior buckets, ...).</summary>
         public GeneratorOptions Training { get; set; } = new();
-        /// <summary>Column of target FLOPs in M (Single or Double) read by the transformer.</summary>
-        public string TargetColumnName { get; set; } = "TargetFlopsM";
+        /// <summary>
+        /// Column of budgets (Single or Double) read by the transformer: FLOPs in M, or ms when the generator is trained
+        /// for latency. Null: <c>TargetFlopsM</c>, or <c>TargetLatencyMs</c> with <see cref="LatencyTablePath"/>.
+        /// </summary>
+        public string? TargetColumnName { get; set; }
+        /// <summary>
+        /// A latency table measured for the preset on the deployment machine (<c>sgnas latency-table</c>): the generator
+        /// is then trained for latency budgets in ms (the Eq. 9 twin over the table) instead of FLOPs. Null: FLOPs.
+        /// </summary>
+        public string? LatencyTablePath { get; set; }
+        /// <summary>
+        /// When set, the transformer also measures each generated network in ONNX Runtime with these settings and
+        /// adds the column <c>MeasuredMs</c> (judging on measured latency rather than the table). Null: no measurement.
+        /// </summary>
+        public LatencyMeasurementOptions? MeasureLatency { get; set; }
         /// <summary>Repair generated architectures that exceed their target (cheapest change in predicted loss).</summary>
         public bool HardLimit { get; set; }
         /// <summary>Use at most this many validation images per epoch; null uses the whole split.</summary>
@@ -57,13 +78,30 @@ public sealed class GeneratorSearch : IEstimator<GeneratorTransformer>
         run.RequireSupernet();
         var preset = SupernetCheckpoint.ReadPreset(run);
         SchemaChecks.CheckImageColumns(input.Schema, o.LabelColumnName, o.FeatureColumnName, preset, needLabel: true);
+        var cost = LatencyCost(o.LatencyTablePath, preset, "GeneratorSearch.Options.LatencyTablePath");
         var data = input.ToImageDataset(o.LabelColumnName, o.FeatureColumnName);
-        var model = Train(run, data, o, o.Training, o.MaxValidationImages);
-        return new GeneratorTransformer(model, o.TargetColumnName, o.HardLimit);
+        var model = Train(run, data, o, o.Training, o.MaxValidationImages, cost: cost);
+        return new GeneratorTransformer(model, o.TargetColumnName ?? GeneratorTransformer.DefaultTargetColumn(model.Kind), o.HardLimit, o.MeasureLatency);
+    }
+
+    /// <summary>
+    /// The latency cost of the table at <paramref name="path"/> for <paramref name="preset"/>, or null without a path;
+    /// errors name the option.
+    /// </summary>
+    internal static ConstraintCost? LatencyCost(string? path, SearchSpacePreset preset, string option)
+    {
+        if (path is null) return null;
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"{option}: no latency table at '{path}'; measure one with 'sgnas latency-table --preset {preset.Name} --out {path}'.", path);
+        try { return ConstraintCost.Create(ConstraintKind.Latency, preset, LatencyTable.Load(path)); }
+        catch (Exception e) when (e is ArgumentException or FormatException)
+        {
+            throw new ArgumentException($"{option}: {e.Message}", option, e);
+        }
     }
 
     internal static ArchitectureGeneratorModel Train(RunFolder run, ImageDataset data, SgnasEstimatorOptions o, GeneratorOptions training, int? maxValidationImages,
-        bool resume = false)
+        bool resume = false, ConstraintCost? cost = null)
     {
         var device = DeviceSelector.Resolve(o.Device);
         // A fresh training starts from epoch 1 (the estimator's documented behaviour); only a resume continues the checkpoint.
@@ -76,7 +114,7 @@ public sealed class GeneratorSearch : IEstimator<GeneratorTransformer>
             var val = split.Validation;
             if (maxValidationImages is { } m && m < val.Length) val = val.Take(m).ToArray();
             var norm = new ChannelNormalization(supernet.Preset.Mean.ToArray(), supernet.Preset.Std.ToArray());
-            var model = new GeneratorTrainer(supernet, training with { Seed = o.SeedValue }, device)
+            var model = new GeneratorTrainer(supernet, training with { Seed = o.SeedValue }, device, cost)
                 .Train(data, val, norm, o.Progress, o.CancellationToken, new GeneratorCheckpoint(run.GeneratorTrainingDir, resume));
             model.Save(run);
             return model;
@@ -84,13 +122,19 @@ public sealed class GeneratorSearch : IEstimator<GeneratorTransformer>
     }
 
     /// <inheritdoc />
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
-        GeneratorTransformer.OutputShape(inputSchema, _options.TargetColumnName);
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        var kind = _options.LatencyTablePath is null ? ConstraintKind.Flops : ConstraintKind.Latency;
+        return GeneratorTransformer.OutputShape(inputSchema, _options.TargetColumnName ?? GeneratorTransformer.DefaultTargetColumn(kind), kind,
+            _options.MeasureLatency is not null);
+    }
 }
 
 /// <summary>
 /// A trained architecture generator: maps a column of target FLOPs to <c>Architecture</c> (text),
 /// <c>FlopsM</c>, <c>ParamsM</c> and <c>Repaired</c>, with one batched generator forward pass for all rows.
+/// A latency generator (docs/latency.md) reads a column of budgets in ms and adds <c>PredictedMs</c> (the table's
+/// prediction); when asked, every generated network is also measured in ONNX Runtime (<c>MeasuredMs</c>).
 /// The generator lives in the run folder (<c>generator.pt</c>, <c>generator.json</c>); ML.NET cannot save it into a
 /// .zip (its saving interfaces are internal), so reload it with <see cref="Load"/>.
 /// </summary>
@@ -99,26 +143,46 @@ public sealed class GeneratorTransformer : ITransformer, IDisposable
     /// <summary>Output column names.</summary>
     public const string ArchitectureColumn = "Architecture", FlopsColumn = "FlopsM", ParamsColumn = "ParamsM", RepairedColumn = "Repaired";
 
+    /// <summary>Output columns of a latency generator (predicted by its table) and of measured latency.</summary>
+    public const string PredictedMsColumn = "PredictedMs", MeasuredMsColumn = "MeasuredMs";
+
+    /// <summary>Default budget column: <c>TargetFlopsM</c>, or <c>TargetLatencyMs</c> for a latency generator.</summary>
+    public static string DefaultTargetColumn(ConstraintKind kind) => kind == ConstraintKind.Latency ? "TargetLatencyMs" : "TargetFlopsM";
+
     private readonly string _target;
     private readonly bool _hardLimit;
+    private readonly LatencyMeasurementOptions? _measure;
 
-    internal GeneratorTransformer(ArchitectureGeneratorModel model, string targetColumn, bool hardLimit)
+    internal GeneratorTransformer(ArchitectureGeneratorModel model, string targetColumn, bool hardLimit, LatencyMeasurementOptions? measure = null)
     {
-        Model = model; _target = targetColumn; _hardLimit = hardLimit;
+        Model = model; _target = targetColumn; _hardLimit = hardLimit; _measure = measure;
+        measure?.Validate();
     }
 
     /// <summary>The trained generator with its prior pool and constraint interval.</summary>
     public ArchitectureGeneratorModel Model { get; }
 
     /// <summary>Loads the generator of a run folder.</summary>
-    public static GeneratorTransformer Load(string runFolder, string targetColumn = "TargetFlopsM", bool hardLimit = false, string device = "cpu")
+    /// <param name="runFolder">The run folder (generator.json, generator.pt).</param>
+    /// <param name="targetColumn">Budget column; null: <see cref="DefaultTargetColumn"/> of <paramref name="kind"/>.</param>
+    /// <param name="hardLimit">Repair generated architectures over their budget.</param>
+    /// <param name="device">Torch device.</param>
+    /// <param name="kind">The kind of budget asked for; a generator trained for the other kind is refused
+    /// (<see cref="ConstraintMismatchException"/>).</param>
+    /// <param name="latencyTablePath">Optional: the latency table the caller means; refused unless it is the one the
+    /// generator was trained against.</param>
+    /// <param name="measureLatency">When set, generated networks are also measured in ONNX Runtime (<c>MeasuredMs</c>).</param>
+    public static GeneratorTransformer Load(string runFolder, string? targetColumn = null, bool hardLimit = false, string device = "cpu",
+        ConstraintKind kind = ConstraintKind.Flops, string? latencyTablePath = null, LatencyMeasurementOptions? measureLatency = null)
     {
         var run = new RunFolder(runFolder);
         run.RequireGenerator();
-        return new GeneratorTransformer(ArchitectureGeneratorModel.Load(run, DeviceSelector.Resolve(device)), targetColumn, hardLimit);
+        var table = latencyTablePath is null ? null : LatencyTable.Load(latencyTablePath);
+        var model = ArchitectureGeneratorModel.Load(run, DeviceSelector.Resolve(device), expectedKind: kind, expectedTable: table);
+        return new GeneratorTransformer(model, targetColumn ?? DefaultTargetColumn(kind), hardLimit, measureLatency);
     }
 
-    /// <summary>Generates architectures for <paramref name="targetsM"/> in one batched pass (no ML.NET involved).</summary>
+    /// <summary>Generates architectures for <paramref name="targetsM"/> (M, or ms for a latency generator) in one batched pass (no ML.NET involved).</summary>
     public IReadOnlyList<GeneratedArchitecture> Generate(IReadOnlyList<double> targetsM) => Model.Generate(targetsM, _hardLimit);
 
     /// <inheritdoc />
@@ -130,7 +194,7 @@ public sealed class GeneratorTransformer : ITransformer, IDisposable
         CheckTarget(inputSchema);
         var b = new DataViewSchema.Builder();
         b.AddColumns(inputSchema);
-        foreach (var (name, type) in OutputColumns) b.AddColumn(name, type);
+        foreach (var (name, type) in Columns(Model.Kind, _measure is not null)) b.AddColumn(name, type);
         return b.ToSchema();
     }
 
@@ -158,13 +222,23 @@ public sealed class GeneratorTransformer : ITransformer, IDisposable
             }
         }
         var generated = targets.Count == 0 ? Array.Empty<GeneratedArchitecture>() : Model.Generate(targets, _hardLimit).ToArray();
-        return new AppendedColumnsDataView(input, new[]
+        var columns = new List<PrecomputedColumn>
         {
-            new PrecomputedColumn(ArchitectureColumn, TextDataViewType.Instance, generated.Select(g => g.Architecture.ToString().AsMemory()).ToArray()),
-            new PrecomputedColumn(FlopsColumn, NumberDataViewType.Double, generated.Select(g => g.FlopsM).ToArray()),
-            new PrecomputedColumn(ParamsColumn, NumberDataViewType.Double, generated.Select(g => g.ParamsM).ToArray()),
-            new PrecomputedColumn(RepairedColumn, BooleanDataViewType.Instance, generated.Select(g => g.Repaired).ToArray()),
-        });
+            new(ArchitectureColumn, TextDataViewType.Instance, generated.Select(g => g.Architecture.ToString().AsMemory()).ToArray()),
+            new(FlopsColumn, NumberDataViewType.Double, generated.Select(g => g.FlopsM).ToArray()),
+            new(ParamsColumn, NumberDataViewType.Double, generated.Select(g => g.ParamsM).ToArray()),
+            new(RepairedColumn, BooleanDataViewType.Instance, generated.Select(g => g.Repaired).ToArray()),
+        };
+        if (Model.Kind == ConstraintKind.Latency)
+            columns.Add(new(PredictedMsColumn, NumberDataViewType.Double, generated.Select(g => g.Cost).ToArray()));
+        if (_measure is not null)
+        {
+            // All generated networks timed together in ONNX Runtime (docs/latency.md), duplicates once.
+            var ms = generated.Length == 0 ? Array.Empty<double>()
+                : OnnxLatency.MeasureMs(Model.Preset, generated.Select(g => g.Architecture).ToList(), _measure).ToArray();
+            columns.Add(new(MeasuredMsColumn, NumberDataViewType.Double, ms));
+        }
+        return new AppendedColumnsDataView(input, columns.ToArray());
     }
 
     void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(
@@ -173,27 +247,35 @@ public sealed class GeneratorTransformer : ITransformer, IDisposable
     /// <inheritdoc />
     public void Dispose() => Model.Dispose();
 
-    private static readonly (string, DataViewType)[] OutputColumns =
+    private static (string, DataViewType)[] Columns(ConstraintKind kind, bool measured)
     {
-        (ArchitectureColumn, TextDataViewType.Instance), (FlopsColumn, NumberDataViewType.Double),
-        (ParamsColumn, NumberDataViewType.Double), (RepairedColumn, BooleanDataViewType.Instance),
-    };
+        var list = new List<(string, DataViewType)>
+        {
+            (ArchitectureColumn, TextDataViewType.Instance), (FlopsColumn, NumberDataViewType.Double),
+            (ParamsColumn, NumberDataViewType.Double), (RepairedColumn, BooleanDataViewType.Instance),
+        };
+        if (kind == ConstraintKind.Latency) list.Add((PredictedMsColumn, NumberDataViewType.Double));
+        if (measured) list.Add((MeasuredMsColumn, NumberDataViewType.Double));
+        return list.ToArray();
+    }
+
+    private static string What(ConstraintKind kind) => kind == ConstraintKind.Latency ? "latency budgets in ms" : "target FLOPs in M";
 
     private DataViewSchema.Column CheckTarget(DataViewSchema schema)
     {
         var col = schema.GetColumnOrNull(_target) ?? throw new ArgumentOutOfRangeException(nameof(schema),
-            $"Target column '{_target}' not found: the generator needs a Single or Double column of target FLOPs in M.");
+            $"Target column '{_target}' not found: the generator needs a Single or Double column of {What(Model.Kind)}.");
         if (col.Type != NumberDataViewType.Single && col.Type != NumberDataViewType.Double)
-            throw new ArgumentOutOfRangeException(nameof(schema), $"Target column '{_target}' must be Single or Double (FLOPs in M); it is {col.Type}.");
+            throw new ArgumentOutOfRangeException(nameof(schema), $"Target column '{_target}' must be Single or Double ({What(Model.Kind)}); it is {col.Type}.");
         return col;
     }
 
-    internal static SchemaShape OutputShape(SchemaShape input, string target)
+    internal static SchemaShape OutputShape(SchemaShape input, string target, ConstraintKind kind = ConstraintKind.Flops, bool measured = false)
     {
         var t = SchemaChecks.Find(input, target) ?? throw new ArgumentOutOfRangeException(nameof(input),
-            $"Target column '{target}' not found: the generator's transformer needs a Single or Double column of target FLOPs in M.");
+            $"Target column '{target}' not found: the generator's transformer needs a Single or Double column of {What(kind)}.");
         if (t.Kind != SchemaShape.Column.VectorKind.Scalar || (t.ItemType != NumberDataViewType.Single && t.ItemType != NumberDataViewType.Double))
-            throw new ArgumentOutOfRangeException(nameof(input), $"Target column '{target}' must be a Single or Double scalar.");
-        return SchemaChecks.AddColumns(input, OutputColumns);
+            throw new ArgumentOutOfRangeException(nameof(input), $"Target column '{target}' must be a Single or Double scalar ({What(kind)}).");
+        return SchemaChecks.AddColumns(input, Columns(kind, measured));
     }
 }

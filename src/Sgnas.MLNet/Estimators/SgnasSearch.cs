@@ -5,6 +5,7 @@ using Sgnas.Data;
 using Sgnas.Generation;
 using Sgnas.IO;
 using Sgnas.MLNet.Data;
+using Sgnas.MLNet.Latency;
 using Sgnas.MLNet.Pipeline;
 using Sgnas.SearchSpace;
 using Sgnas.Training;
@@ -17,8 +18,16 @@ public sealed record SgnasSearchReport
 {
     /// <summary>Preset name.</summary>
     public required string Preset { get; init; }
-    /// <summary>The FLOPs budget in M.</summary>
+    /// <summary>The FLOPs budget in M (NaN when the search had a latency budget, <see cref="TargetLatencyMs"/>).</summary>
     public required double TargetFlopsM { get; init; }
+    /// <summary>The kind of budget (docs/latency.md).</summary>
+    public ConstraintKind Kind { get; init; } = ConstraintKind.Flops;
+    /// <summary>The latency budget in ms (latency searches only).</summary>
+    public double? TargetLatencyMs { get; init; }
+    /// <summary>The pick's latency predicted by the table the generator was trained against, ms (latency searches only).</summary>
+    public double? PredictedMs { get; init; }
+    /// <summary>The pick's batch-1 latency measured in ONNX Runtime, ms (with <see cref="SgnasSearch.Options.MeasureLatency"/>).</summary>
+    public double? MeasuredMs { get; init; }
     /// <summary>The generated (and possibly repaired) architecture.</summary>
     public required string Architecture { get; init; }
     /// <summary>Its exact FLOPs in M.</summary>
@@ -55,15 +64,29 @@ public sealed record SgnasSearchReport
 /// pass, retrain it from scratch, export it to ONNX. The result scores images (<c>Score</c>,
 /// <c>PredictedLabel</c>), works with <c>MulticlassClassification.Evaluate</c> and <c>PredictionEngine</c>, and saves
 /// into one .zip. Every stage checkpoints into the run folder; a finished stage found there is reused when
-/// <see cref="Options.ReuseCompletedStages"/> is set.
+/// <see cref="Options.ReuseCompletedStages"/> is set. The budget is FLOPs (<see cref="Options.TargetFlopsM"/>) or a
+/// latency in ms on a measured table (<see cref="Options.TargetLatencyMs"/> with <see cref="Options.LatencyTablePath"/>;
+/// docs/latency.md).
 /// </summary>
 public sealed class SgnasSearch : IEstimator<SgnasModel>
 {
     /// <summary>Options of <see cref="SgnasSearch"/>; stage defaults are sized for a 2-core CPU and Fashion-MNIST.</summary>
     public sealed class Options : SgnasEstimatorOptions
     {
-        /// <summary>FLOPs budget in M; null uses the middle of the preset's constraint interval.</summary>
+        /// <summary>FLOPs budget in M; null uses the middle of the preset's constraint interval (unless <see cref="TargetLatencyMs"/> is set).</summary>
         public double? TargetFlopsM { get; set; }
+        /// <summary>
+        /// Latency budget in ms on the machine <see cref="LatencyTablePath"/> was measured on (docs/latency.md); the
+        /// generator is then trained against that table. Set this or <see cref="TargetFlopsM"/>, not both.
+        /// </summary>
+        public double? TargetLatencyMs { get; set; }
+        /// <summary>The latency table (<c>sgnas latency-table</c>) for <see cref="TargetLatencyMs"/>; required with it.</summary>
+        public string? LatencyTablePath { get; set; }
+        /// <summary>
+        /// When set, the picked architecture's latency is also measured in ONNX Runtime with these settings and
+        /// reported (<see cref="SgnasSearchReport.MeasuredMs"/>). Null: not measured.
+        /// </summary>
+        public LatencyMeasurementOptions? MeasureLatency { get; set; }
         /// <summary>Shrink the generated architecture if it exceeds the budget (default true: a budget is a limit).</summary>
         public bool HardLimit { get; set; } = true;
         /// <summary>Supernet training options.</summary>
@@ -87,6 +110,7 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
 
     private readonly Options _options;
     private readonly SearchSpacePreset _preset;
+    private readonly ConstraintCost? _latency;
 
     /// <summary>Seed and log of the MLContext whose catalog created this estimator.</summary>
     internal SgnasHost Host { get; init; } = SgnasHost.None;
@@ -96,10 +120,18 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _preset = SearchSpacePreset.Load(options.Preset);
-        var (min, max) = new FlopsLookupTable(_preset).Range();
-        if (options.TargetFlopsM is { } t && !(t >= min && t <= max))
-            throw new ArgumentOutOfRangeException(nameof(options), t,
-                $"TargetFlopsM {t} M is outside the feasible range {min:F3}..{max:F3} M of preset '{_preset.Name}'.");
+        var budget = Budget.FromOptions(options.TargetFlopsM, options.TargetLatencyMs, "SgnasSearch.Options.TargetFlopsM", "SgnasSearch.Options.TargetLatencyMs");
+        if (options.TargetLatencyMs is not null && options.LatencyTablePath is null)
+            throw new ArgumentException("SgnasSearch.Options.TargetLatencyMs needs LatencyTablePath: a latency table measured for the preset on the deployment machine ('sgnas latency-table').", nameof(options));
+        _latency = GeneratorSearch.LatencyCost(options.LatencyTablePath, _preset, "SgnasSearch.Options.LatencyTablePath");
+        if (_latency is not null && options.TargetFlopsM is not null)
+            throw new ArgumentException("SgnasSearch.Options.LatencyTablePath trains the generator for latency budgets; give TargetLatencyMs instead of TargetFlopsM.", nameof(options));
+        var cost = _latency ?? ConstraintCost.Create(ConstraintKind.Flops, _preset);
+        var (min, max) = cost.Range();
+        if (budget is { } b && !(b.Value >= min && b.Value <= max))
+            throw new ArgumentOutOfRangeException(nameof(options), b.Value,
+                $"{(b.Kind == ConstraintKind.Flops ? "TargetFlopsM" : "TargetLatencyMs")} {b} is outside the feasible range {min:F3}..{max:F3} {b.Unit} of preset '{_preset.Name}'" +
+                (b.Kind == ConstraintKind.Latency ? " predicted by the latency table." : "."));
         options.Supernet.Validate(); options.Generator.Validate(); options.Retrain.Validate();
     }
 
@@ -133,17 +165,19 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
         }
         seconds["supernet"] = Lap(clock);
 
+        var kind = _latency?.Kind ?? ConstraintKind.Flops;
         ArchitectureGeneratorModel generator = o.ReuseCompletedStages && File.Exists(run.GeneratorMeta)
-            ? ArchitectureGeneratorModel.Load(run, Sgnas.Runtime.DeviceSelector.Resolve(o.Device), _preset)
-            : GeneratorSearch.Train(run, data, o, o.Generator, o.MaxGeneratorImages, resume: o.ReuseCompletedStages);
+            ? ArchitectureGeneratorModel.Load(run, Sgnas.Runtime.DeviceSelector.Resolve(o.Device), _preset, kind, _latency?.LatencyTable)
+            : GeneratorSearch.Train(run, data, o, o.Generator, o.MaxGeneratorImages, resume: o.ReuseCompletedStages, cost: _latency);
         seconds["generator"] = Lap(clock);
 
         GeneratedArchitecture picked;
         using (generator)
         {
-            double target = o.TargetFlopsM ?? (generator.LowM + generator.HighM) / 2;
+            double target = (kind == ConstraintKind.Latency ? o.TargetLatencyMs : o.TargetFlopsM) ?? (generator.LowM + generator.HighM) / 2;
             picked = generator.Generate(new[] { target }, o.HardLimit)[0];
         }
+        double? measuredMs = o.MeasureLatency is null ? null : OnnxLatency.MeasureMs(_preset, new[] { picked.Architecture }, o.MeasureLatency)[0];
         seconds["generate"] = Lap(clock);
 
         var metrics = ArchitectureRetrainer.Retrain(_preset, picked.Architecture, o, o.ReuseCompletedStages ? o.Retrain with { Resume = true } : o.Retrain,
@@ -157,6 +191,10 @@ public sealed class SgnasSearch : IEstimator<SgnasModel>
         {
             Preset = _preset.Name,
             TargetFlopsM = picked.TargetFlopsM,
+            Kind = picked.Kind,
+            TargetLatencyMs = picked.Kind == ConstraintKind.Latency ? picked.Target : null,
+            PredictedMs = picked.Kind == ConstraintKind.Latency ? picked.Cost : null,
+            MeasuredMs = measuredMs,
             Architecture = picked.Architecture.ToString(),
             FlopsM = picked.FlopsM,
             ParamsM = picked.ParamsM,

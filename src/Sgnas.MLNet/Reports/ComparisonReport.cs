@@ -42,27 +42,48 @@ public static class ComparisonReport
         return paths;
     }
 
-    /// <summary>One row per (strategy, target): strategy, targetFlopsM, flopsM, withinTarget, valTop1, valLoss, seconds, evaluated, architecture.</summary>
+    /// <summary>
+    /// One row per (strategy, target): strategy, targetFlopsM, flopsM, withinTarget, valTop1, valLoss, seconds, evaluated,
+    /// architecture; when any search was for a latency budget or any pick was measured (docs/latency.md), three more
+    /// columns: kind, cost (in the budget's unit, as the search judged it) and measuredMs (empty when not measured).
+    /// For a latency budget targetFlopsM holds the budget in ms.
+    /// </summary>
     public static string ToCsv(ComparisonResult result)
     {
-        var sb = new StringBuilder("strategy,targetFlopsM,flopsM,withinTarget,valTop1,valLoss,seconds,evaluated,architecture\n");
+        bool latency = HasLatency(result);
+        var sb = new StringBuilder("strategy,targetFlopsM,flopsM,withinTarget,valTop1,valLoss,seconds,evaluated,architecture" + (latency ? ",kind,cost,measuredMs" : "") + "\n");
         foreach (var r in result.Results)
+        {
             sb.Append(string.Join(",", Quote(r.Strategy), F(r.TargetFlopsM), F(r.FlopsM), r.WithinTarget ? "true" : "false",
-                F(r.ValTop1), F(r.ValLoss), F(r.Seconds), r.Evaluated.ToString(CultureInfo.InvariantCulture), Quote(r.Architecture.ToString()))).Append('\n');
+                F(r.ValTop1), F(r.ValLoss), F(r.Seconds), r.Evaluated.ToString(CultureInfo.InvariantCulture), Quote(r.Architecture.ToString())));
+            if (latency)
+                sb.Append(',').Append(Cost.ConstraintKinds.Name(r.Kind)).Append(',').Append(r.Cost is { } c ? F(c) : "")
+                  .Append(',').Append(r.MeasuredMs is { } m ? F(m) : "");
+            sb.Append('\n');
+        }
         return sb.ToString();
     }
+
+    private static bool HasLatency(ComparisonResult result) =>
+        result.Results.Any(r => r.Kind != Cost.ConstraintKind.Flops || r.MeasuredMs is not null);
 
     /// <summary>The whole comparison as JSON (camelCase): protocol, results, totals and the random sample.</summary>
     public static JsonObject ToJson(ComparisonResult result)
     {
         var results = new JsonArray();
         foreach (var r in result.Results)
-            results.Add(new JsonObject
+        {
+            var row = new JsonObject
             {
                 ["strategy"] = r.Strategy, ["targetFlopsM"] = r.TargetFlopsM, ["flopsM"] = r.FlopsM, ["withinTarget"] = r.WithinTarget,
                 ["architecture"] = r.Architecture.ToString(), ["valTop1"] = r.ValTop1, ["valLoss"] = r.ValLoss,
                 ["seconds"] = r.Seconds, ["evaluated"] = r.Evaluated,
-            });
+            };
+            // Latency budgets and measured latency (docs/latency.md): the kind, the cost as judged, ORT's measurement.
+            if (r.Kind != Cost.ConstraintKind.Flops) { row["kind"] = Cost.ConstraintKinds.Name(r.Kind); row["cost"] = r.Cost; }
+            if (r.MeasuredMs is { } ms) row["measuredMs"] = ms;
+            results.Add(row);
+        }
         var totals = new JsonArray();
         foreach (var t in result.Totals)
             totals.Add(new JsonObject
@@ -148,9 +169,14 @@ public static class ComparisonReport
     {
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"{"strategy",-10} {"target M",9} {"FLOPs M",9} {"top-1 %",8} {"seconds",9} {"evals",6}  architecture");
+        bool latency = HasLatency(result);
         foreach (var r in result.Results)
+        {
+            string extra = !latency ? "" : string.Create(CultureInfo.InvariantCulture,
+                $"  [{Cost.ConstraintKinds.Name(r.Kind)}{(r.Kind == Cost.ConstraintKind.Latency && r.Cost is { } c ? $" {c:F4} ms judged" : "")}{(r.MeasuredMs is { } m ? $", ORT {m:F4} ms" : "")}]");
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"{r.Strategy,-10} {r.TargetFlopsM,9:F3} {r.FlopsM,9:F3}{(r.WithinTarget ? " " : "!")} {100 * r.ValTop1,7:F2} {r.Seconds,9:F1} {r.Evaluated,6}  {r.Architecture}");
+                $"{r.Strategy,-10} {r.TargetFlopsM,9:F3} {r.FlopsM,9:F3}{(r.WithinTarget ? " " : "!")} {100 * r.ValTop1,7:F2} {r.Seconds,9:F1} {r.Evaluated,6}  {r.Architecture}{extra}");
+        }
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"{"strategy",-10} {"N",3} {"search s",10} {"setup s",10} {"total s",10}");
         foreach (var t in result.Totals)
