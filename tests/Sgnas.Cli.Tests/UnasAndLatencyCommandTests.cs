@@ -19,7 +19,7 @@ public sealed class UnasAndLatencyCommandTests : IDisposable
         Sgnas.Runtime.TorchNative.EnsureLoaded();
         var preset = new SearchSpacePreset
         {
-            Name = "tiny-cli", InputChannels = 1, InputSize = 8, NumClasses = 3, StemChannels = 4, StemStride = 1,
+            Name = "tiny-cli", InputChannels = 1, InputSize = 8, NumClasses = 10, StemChannels = 4, StemStride = 1,
             FirstBlockChannels = 4, Layers = new[] { new LayerSpec(4, 1), new LayerSpec(6, 2) }, HeadChannels = 8,
         };
         _preset = preset;
@@ -31,6 +31,7 @@ public sealed class UnasAndLatencyCommandTests : IDisposable
             Preset = SupernetCheckpoint.PresetNode(preset),
             Options = JsonNode.Parse("""{"validationFraction": 0.25, "seed": 0}"""),
         });
+        // Ten classes in the head because the IDX loader reads any IDX file as ten-class data (train-generator checks it).
         TinyIdx.WriteTrain(_dir, 64);
     }
 
@@ -142,12 +143,64 @@ public sealed class UnasAndLatencyCommandTests : IDisposable
         var arch = ArchitectureCodec.Parse(doc.RootElement.GetProperty("architecture").GetString()!);
         Assert.Equal(model.PredictMs(arch), doc.RootElement.GetProperty("predictedMs").GetDouble(), 9);
 
-        var (e2, _, s2) = CliRunner.Run("search", "--run", _dir, "--strategy", "evolution", "--budget-ms", budget, "--latency-table", table);
-        Assert.Equal(2, e2);
-        Assert.Contains("--budget-ms works with --strategy unas", s2);
         var (e3, _, s3) = CliRunner.Run("search", "--run", _dir, "--strategy", "unas", "--budget-ms", budget);
         Assert.Equal(2, e3);
         Assert.Contains("--budget-ms needs --latency-table", s3);
+        var (e4, _, s4) = CliRunner.Run("search", "--run", _dir, "--strategy", "unas", "--budget-ms", budget, "--flops", Target(0.5), "--latency-table", table);
+        Assert.Equal(2, e4);
+        Assert.Contains("either --flops or --budget-ms", s4);
+    }
+
+    /// <summary>
+    /// A latency budget end to end through the CLI: train-generator against the table, generate in ms, evolution and
+    /// the generator under a ms budget, compare on ms budgets with ONNX Runtime timings; each pick's predicted ms is
+    /// the table's prediction for its architecture, and the baselines' picks fit their budget.
+    /// </summary>
+    [Fact]
+    public void LatencyBudgetsRunThroughTrainGenerateSearchAndCompare()
+    {
+        string presetPath = Path.Combine(_dir, "tiny-cli.json");
+        File.WriteAllText(presetPath, _preset.ToJson());
+        string table = Path.Combine(_dir, "tiny-latency.json");
+        var (e1, _, s1) = CliRunner.Run("latency-table", "--preset", presetPath, "--warmup", "1", "--repetitions", "3", "--min-sample-ms", "0", "--out", table);
+        Assert.True(e1 == 0, s1);
+        var model = new LatencyCostModel(_preset, LatencyTable.Load(table));
+        var (lo, hi) = model.Range();
+        string Ms(double share) => (lo + share * (hi - lo)).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+
+        var (eg, _, sg) = CliRunner.Run("train-generator", "--run", _dir, "--dataset", _dir, "--epochs", "1", "--batch-size", "16", "--latency-table", table, "--json");
+        Assert.True(eg == 0, sg);
+        var (en, gen, sn) = CliRunner.Run("generate", "--run", _dir, "--budget-ms", $"{Ms(0.3)},{Ms(0.8)}", "--hard-limit", "--json");
+        Assert.True(en == 0, sn);
+        foreach (var g in JsonNode.Parse(gen)!.AsArray())
+        {
+            var arch = ArchitectureCodec.Parse(g!["architecture"]!.GetValue<string>());
+            Assert.Equal(model.PredictMs(arch), g["predictedMs"]!.GetValue<double>(), 9);
+            Assert.True(g["predictedMs"]!.GetValue<double>() <= g["budgetMs"]!.GetValue<double>() + 1e-9);
+        }
+        var (ef, _, sf) = CliRunner.Run("generate", "--run", _dir, "--flops", Target(0.5));
+        Assert.NotEqual(0, ef);
+        Assert.Contains("latency", sf);
+
+        foreach (var strategy in new[] { "evolution", "generator" })
+        {
+            var (es, so, se) = CliRunner.Run("search", "--run", _dir, "--dataset", _dir, "--strategy", strategy, "--budget-ms", Ms(0.6), "--latency-table", table,
+                "--population", "2", "--iterations", "1", "--top-k", "1", "--hard-limit", "--recalibration-images", "16", "--val-images", "16", "--json");
+            Assert.True(es == 0, se);
+            var r = JsonNode.Parse(so)!;
+            Assert.Equal("latency", r["constraint"]!.GetValue<string>());
+            Assert.Equal(model.PredictMs(ArchitectureCodec.Parse(r["architecture"]!.GetValue<string>())), r["predictedMs"]!.GetValue<double>(), 9);
+            Assert.True(r["withinBudget"]!.GetValue<bool>(), so);
+        }
+
+        string outDir = Path.Combine(_dir, "cmp-ms");
+        var (ec, co, ce) = CliRunner.Run("compare", "--run", _dir, "--dataset", _dir, "--budget-ms", $"{Ms(0.4)},{Ms(0.7)}", "--latency-table", table, "--measure-latency",
+            "--evaluations", "2", "--population", "2", "--iterations", "1", "--top-k", "1", "--random-points", "2", "--recalibration-images", "16", "--val-images", "16",
+            "--out", outDir, "--json");
+        Assert.True(ec == 0, ce);
+        var rows = JsonNode.Parse(co)!["results"]!.AsArray();
+        Assert.Equal(6, rows.Count);
+        Assert.All(rows, row => Assert.True(row!["measuredMs"]!.GetValue<double>() > 0, row.ToJsonString()));
     }
 
     public void Dispose()

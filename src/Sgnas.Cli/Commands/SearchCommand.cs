@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Sgnas.Cost;
 using Sgnas.IO;
 using Sgnas.Runtime;
 using Sgnas.Search;
@@ -20,7 +21,7 @@ public sealed class SearchCommand : SgnasCommand
     private readonly LatencyBudgetOptions _latency = new();
 
     public override string Name => "search";
-    public override string Summary => "Search an architecture under a FLOPs target (random search, evolution, the trained generator or UNAS).";
+    public override string Summary => "Search an architecture under a FLOPs target or a latency budget (random search, evolution, the trained generator or UNAS).";
 
     protected override int Run(ParseResult parse)
     {
@@ -30,9 +31,7 @@ public sealed class SearchCommand : SgnasCommand
         double flops = parse.GetValue(_flops) ?? double.NaN;
         var latency = _latency.Read(parse);
         if (latency is not null && !double.IsNaN(flops)) throw new UsageException("give either --flops or --budget-ms, not both.");
-        if (latency is not null && strategy != "unas")
-            throw new UsageException("--budget-ms works with --strategy unas so far; random, evolution and the generator take --flops.");
-        if (double.IsNaN(flops) && latency is null) throw new UsageException("--flops is required (FLOPs target in M).");
+        if (double.IsNaN(flops) && latency is null) throw new UsageException("--flops is required (FLOPs target in M), or a latency budget: --budget-ms MS --latency-table FILE.");
         bool hardLimit = parse.GetValue(_hardLimit);
         var o = _search.Read(parse);
         var unas = _unas.Read(parse, o.Random.Seed);
@@ -45,29 +44,22 @@ public sealed class SearchCommand : SgnasCommand
         var device = DeviceSelector.Resolve(o.Device);
         using var session = SearchSession.Open(run, device, o.Session);
         output.Log($"supernet {session.Supernet.Preset.Name} from {session.Run.Root}; {o.Session.Evaluation.RecalibrationImages} recalibration / {session.Evaluator.Data.ValidationCount} validation images");
-        if (latency is { } lat)
-        {
-            longRun.Kept = "nothing was written; UNAS restarts from its seed (it is deterministic), so nothing is lost but time.";
-            var cost = UnasCliOptions.LatencyCost(session, lat.TablePath);
-            var r = UnasSearchStrategy.FromSession(session, unas, cost).Search(lat.BudgetMs, longRun.Token, output.Progress());
-            var lj = UnasCliOptions.LatencyJson(r, cost);
-            AtomicFile.WriteAllText(Path.Combine(session.Run.SearchDir, $"{r.Strategy}_{lat.BudgetMs.ToString("0.####", CultureInfo.InvariantCulture)}ms.json"),
-                System.Text.Json.JsonSerializer.Serialize(lj, Output.JsonOptions));
-            output.Result(lj, () => $"{r.Strategy} under {lat.BudgetMs:0.####} ms: {r.Architecture}\npredicted {cost.Evaluate(r.Architecture):F4} ms  FLOPs {r.FlopsM:F3} M  val top-1 {100 * r.ValTop1:F2} %  in {r.Seconds:F1} s");
-            return 0;
-        }
+        // A latency budget is judged by the table's prediction (docs/latency.md); null keeps FLOPs (Eq. 9).
+        var cost = latency is { } lat ? session.ConstraintCost(ConstraintKind.Latency, lat.TablePath) : null;
+        double target = latency?.BudgetMs ?? flops;
+        string unit = cost is null ? "M" : "ms";
         var journals = SearchJournals.Open(Path.Combine(session.Run.SearchDir, "journal"), session.Supernet.Preset,
-            SearchCliOptions.Key(o, hardLimit), resume, refuseExisting: false);
+            SearchCliOptions.Key(o, hardLimit, cost), resume, refuseExisting: false, unit);
         longRun.Kept = $"every scored candidate is journaled in {journals.Folder}; continue with the same command and --resume.";
-        var chosen = journals.Wrap(strategy == "unas"
-            ? UnasSearchStrategy.FromSession(session, unas) : session.CreateStrategy(strategy, o.Random, o.Evolution, hardLimit));
-        var result = chosen.Search(flops, longRun.Token, output.Progress());
+        var chosen = journals.Wrap(session.CreateStrategy(strategy, cost, o.Random, o.Evolution, hardLimit, unas));
+        var result = chosen.Search(target, longRun.Token, output.Progress());
         if (journals.Recorded > 0) output.Log($"resumed: {journals.Recorded} scored candidates read back from {journals.Folder}");
         var json = SearchCliOptions.ToJson(result);
-        AtomicFile.WriteAllText(Path.Combine(session.Run.SearchDir, $"{result.Strategy}_{flops.ToString("0.###", CultureInfo.InvariantCulture)}M.json"),
+        AtomicFile.WriteAllText(Path.Combine(session.Run.SearchDir, $"{result.Strategy}_{target.ToString("0.####", CultureInfo.InvariantCulture)}{unit}.json"),
             System.Text.Json.JsonSerializer.Serialize(json, Output.JsonOptions));
         output.Result(json, () =>
-            $"{result.Strategy} under {flops:0.###} M: {result.Architecture}\n" +
+            $"{result.Strategy} under {target:0.####} {unit}: {result.Architecture}\n" +
+            (cost is null ? "" : $"predicted {result.Cost:F4} ms  ") +
             $"FLOPs {result.FlopsM:F3} M  val top-1 {100 * result.ValTop1:F2} %  {result.Evaluated} evaluated in {result.Seconds:F1} s");
         return 0;
     }
@@ -117,10 +109,24 @@ public sealed class SearchCliOptions : OptionGroup
     }
 
     /// <summary>The options that decide a search's outcome, as one string: stored beside the journals.</summary>
-    internal static string Key(SearchSettings o, bool hardLimit) =>
-        System.Text.Json.JsonSerializer.Serialize(new { o.Session.Evaluation, o.Session.DatasetPath, o.Random, o.Evolution, hardLimit });
+    internal static string Key(SearchSettings o, bool hardLimit, ConstraintCost? cost = null) => cost is null
+        ? System.Text.Json.JsonSerializer.Serialize(new { o.Session.Evaluation, o.Session.DatasetPath, o.Random, o.Evolution, hardLimit })
+        : System.Text.Json.JsonSerializer.Serialize(new { o.Session.Evaluation, o.Session.DatasetPath, o.Random, o.Evolution, hardLimit, constraint = cost.Identity });
 
-    internal static object ToJson(SearchResult r) => new
+    internal static object ToJson(SearchResult r) => r.Kind == ConstraintKind.Latency ? new
+    {
+        strategy = r.Strategy,
+        constraint = "latency",
+        budgetMs = r.TargetFlopsM,
+        predictedMs = r.Cost,
+        withinBudget = r.WithinTarget,
+        flopsM = r.FlopsM,
+        architecture = r.Architecture.ToString(),
+        valTop1 = r.ValTop1,
+        valLoss = r.ValLoss,
+        seconds = r.Seconds,
+        evaluated = r.Evaluated,
+    } : new
     {
         strategy = r.Strategy,
         targetFlopsM = r.TargetFlopsM,

@@ -19,12 +19,14 @@ internal sealed class SearchJournals
     private readonly SearchSpacePreset _preset;
 
     private readonly bool _resume;
+    private readonly string _unit;
 
-    private SearchJournals(string folder, SearchSpacePreset preset, bool resume)
+    private SearchJournals(string folder, SearchSpacePreset preset, bool resume, string unit)
     {
         Folder = folder;
         _preset = preset;
         _resume = resume;
+        _unit = unit;
     }
 
     /// <summary>The folder of the journals.</summary>
@@ -33,9 +35,9 @@ internal sealed class SearchJournals
     /// <summary>Scored candidates found in the journals when they were opened (read back, not scored again).</summary>
     public int Recorded { get; private set; }
 
-    /// <summary>The journal file of one (strategy, target).</summary>
-    public string PathOf(string strategy, double targetFlopsM) =>
-        Path.Combine(Folder, $"{strategy}_{targetFlopsM.ToString("0.###", CultureInfo.InvariantCulture)}M.jsonl");
+    /// <summary>The journal file of one (strategy, target), the target in the unit of the budgets (M or ms).</summary>
+    public string PathOf(string strategy, double target) =>
+        Path.Combine(Folder, $"{strategy}_{target.ToString("0.###", CultureInfo.InvariantCulture)}{_unit}.jsonl");
 
     /// <summary>
     /// Opens the journals of <paramref name="folder"/> for a run with <paramref name="optionsKey"/>. Without
@@ -43,9 +45,9 @@ internal sealed class SearchJournals
     /// (compare: they are another run's work) and otherwise started afresh by <see cref="Wrap"/> (search).
     /// </summary>
     /// <exception cref="InvalidOperationException">Journals of other options, or of an earlier run without --resume.</exception>
-    public static SearchJournals Open(string folder, SearchSpacePreset preset, string optionsKey, bool resume, bool refuseExisting)
+    public static SearchJournals Open(string folder, SearchSpacePreset preset, string optionsKey, bool resume, bool refuseExisting, string unit = "M")
     {
-        var journals = new SearchJournals(Path.GetFullPath(folder), preset, resume);
+        var journals = new SearchJournals(Path.GetFullPath(folder), preset, resume, unit);
         string optionsFile = Path.Combine(journals.Folder, "options.json");
         var existing = Directory.Exists(journals.Folder) ? Directory.GetFiles(journals.Folder, "*.jsonl") : [];
         string? stored = File.Exists(optionsFile) ? File.ReadAllText(optionsFile) : null;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Sgnas.Cost;
 using Sgnas.Data;
 using Sgnas.Generation;
 using Sgnas.IO;
@@ -24,6 +25,8 @@ public sealed class TrainGeneratorCommand : SgnasCommand
         "epoch kept: best mean supernet top-1 among epochs within the FLOPs tolerance, or the lowest constraint loss", "accuracy", "accuracy", "fit");
     private readonly Option<double> _selectionTolerance = CliOptions.Double("--selection-tolerance", "largest mean relative FLOPs error of a selectable epoch",
         Defaults.SelectionTolerance, min: 0);
+    private readonly Option<string?> _latencyTable = CliOptions.Text("--latency-table",
+        "train for latency budgets in ms predicted by this table (from 'sgnas latency-table'); default: FLOPs", "FILE");
     private readonly Option<string?> _data = CliOptions.Data("dataset (default: recorded in supernet.json, else Fashion-MNIST train)");
     private readonly Option<string> _device = CliOptions.Device();
     private readonly Option<bool> _resume = CliOptions.Resume("continue an interrupted generator training (per-epoch checkpoint in DIR/generator-training)");
@@ -46,6 +49,8 @@ public sealed class TrainGeneratorCommand : SgnasCommand
         var selection = parse.GetValue(_selection) == "fit" ? GeneratorSelectionRule.ConstraintFit : GeneratorSelectionRule.Accuracy;
         double tolerance = parse.GetValue(_selectionTolerance);
         var prior = parse.GetValue(_prior) == "single" ? PriorKind.SingleRandom : PriorKind.Bucketed;
+        string? tablePath = parse.GetValue(_latencyTable);
+        if (tablePath is not null && !File.Exists(tablePath)) throw new UsageException($"--latency-table: {tablePath} does not exist.");
         string? dataArg = parse.GetValue(_data);
         string deviceName = parse.GetValue(_device)!;
         bool resume = parse.GetValue(_resume), force = parse.GetValue(_force);
@@ -89,6 +94,9 @@ public sealed class TrainGeneratorCommand : SgnasCommand
         var (net, info) = SupernetCheckpoint.Load(run, device);
         using var _ = net;
         var preset = net.Preset;
+        // Latency: the relaxed cost is the table's twin of Eq. 9 (docs/latency.md); null trains against FLOPs.
+        var cost = tablePath is null ? null : ConstraintCost.Create(ConstraintKind.Latency, preset, LatencyTable.Load(tablePath));
+        if (cost is not null) output.Log($"constraint: latency in ms predicted by {tablePath}");
         string? dataPath = dataArg ?? GeneratorData.DataPath(info.Options);
         output.Log($"data: {dataPath ?? "Fashion-MNIST (default)"}");
         var data = DatasetLoader.Load(dataPath, DatasetSplit.Train, CifarLabelKind.Fine, ImageFolderData.Shape(preset));
@@ -100,7 +108,7 @@ public sealed class TrainGeneratorCommand : SgnasCommand
         var clock = Stopwatch.StartNew();
         {
             var norm = new ChannelNormalization(preset.Mean.ToArray(), preset.Std.ToArray());
-            using var model = new GeneratorTrainer(net, options, device).Train(data, validation, norm, output.Progress(), longRun.Token, checkpoint);
+            using var model = new GeneratorTrainer(net, options, device, cost).Train(data, validation, norm, output.Progress(), longRun.Token, checkpoint);
             if (hasGenerator && !resume)
             {
                 // --force: the old generator files go only now that the new one is trained.
@@ -113,6 +121,7 @@ public sealed class TrainGeneratorCommand : SgnasCommand
             {
                 run = run.Root,
                 preset = preset.Name,
+                constraint = model.Kind == ConstraintKind.Latency ? "latency" : "flops",
                 constraintLowM = model.LowM,
                 constraintHighM = model.HighM,
                 costWeight = options.ResolveCostWeight(width),

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.CommandLine;
 using Sgnas.Search;
 
@@ -40,45 +41,46 @@ public sealed class UnasCliOptions : OptionGroup
         catch (ArgumentOutOfRangeException e) { throw new UsageException("UNAS: " + e.Message.Split('\n')[0]); }
         return o;
     }
-
-    /// <summary>The UNAS cost of a latency budget: the table's prediction for the session's preset.</summary>
-    public static UnasCost LatencyCost(SearchSession session, string tablePath) =>
-        UnasCost.Latency(new Sgnas.Cost.LatencyCostModel(session.Supernet.Preset, Sgnas.Cost.LatencyTable.Load(tablePath)));
-
-    /// <summary>The JSON of a search under a latency budget.</summary>
-    public static object LatencyJson(SearchResult r, UnasCost cost) => new
-    {
-        strategy = r.Strategy,
-        constraint = "latency",
-        budgetMs = r.TargetFlopsM,
-        predictedMs = cost.Evaluate(r.Architecture),
-        withinBudget = cost.Evaluate(r.Architecture) <= r.TargetFlopsM + 1e-12,
-        flopsM = r.FlopsM,
-        architecture = r.Architecture.ToString(),
-        valTop1 = r.ValTop1,
-        valLoss = r.ValLoss,
-        seconds = r.Seconds,
-        evaluated = r.Evaluated,
-    };
 }
 
-/// <summary><c>--budget-ms</c> and <c>--latency-table</c>: a latency budget instead of a FLOPs target (docs/latency.md).</summary>
+/// <summary>
+/// <c>--budget-ms</c> and <c>--latency-table</c>: latency budgets instead of FLOPs targets (docs/latency.md). The
+/// table is what the budgets are judged with (and what a generator is trained against); a command reading a trained
+/// generator may leave it out, because the run folder keeps the generator's own table.
+/// </summary>
 public sealed class LatencyBudgetOptions : OptionGroup
 {
-    private readonly Option<double?> _budgetMs = CliOptions.DoubleOrNull("--budget-ms", "a latency budget in ms instead of --flops (needs --latency-table)", min: 0, minExclusive: true);
-    private readonly Option<string?> _table = CliOptions.Text("--latency-table", "table from 'sgnas latency-table' for this preset and machine", "FILE");
+    private readonly bool _tableRequired;
+    private readonly Option<double[]?> _budgetMs = CliOptions.Numbers("--budget-ms", "latency budget(s) in ms instead of --flops (a table from 'sgnas latency-table')", helpName: "MS[,MS...]");
+    private readonly Option<string?> _table = CliOptions.Text("--latency-table", "latency table from 'sgnas latency-table' for this preset and machine", "FILE");
 
-    /// <summary>The budget and table; null when no latency budget was asked for.</summary>
-    public (double BudgetMs, string TablePath)? Read(ParseResult parse)
+    /// <summary>Creates the group; <paramref name="tableRequired"/> false lets a run folder's own table stand in.</summary>
+    public LatencyBudgetOptions(bool tableRequired = true) => _tableRequired = tableRequired;
+
+    /// <summary>Every budget and the table (null only when not required); null when no latency budget was asked for.</summary>
+    public (double[] BudgetsMs, string? TablePath)? ReadAll(ParseResult parse)
     {
-        double? ms = parse.GetValue(_budgetMs);
+        double[]? ms = parse.GetValue(_budgetMs);
         string? table = parse.GetValue(_table);
-        if (ms is null)
+        if (ms is null or { Length: 0 })
         {
             if (table is not null) throw new UsageException("--latency-table only makes sense with --budget-ms.");
             return null;
         }
-        if (table is null) throw new UsageException("--budget-ms needs --latency-table FILE (measure one with 'sgnas latency-table --preset P --out FILE').");
-        return (ms.Value, table);
+        foreach (double m in ms)
+            if (!(m > 0)) throw new UsageException($"--budget-ms must be positive milliseconds; got {m.ToString(CultureInfo.InvariantCulture)}.");
+        if (table is null && _tableRequired)
+            throw new UsageException("--budget-ms needs --latency-table FILE (measure one with 'sgnas latency-table --preset P --out FILE').");
+        if (table is not null && !File.Exists(table)) throw new UsageException($"--latency-table: {table} does not exist.");
+        return (ms, table);
+    }
+
+    /// <summary>The one budget and its table; null when no latency budget was asked for.</summary>
+    public (double BudgetMs, string TablePath)? Read(ParseResult parse)
+    {
+        if (ReadAll(parse) is not { } all) return null;
+        if (all.BudgetsMs.Length != 1)
+            throw new UsageException($"--budget-ms takes one budget here; got {all.BudgetsMs.Length}. Use 'sgnas compare' or 'sgnas generate' for several.");
+        return (all.BudgetsMs[0], all.TablePath!);
     }
 }
