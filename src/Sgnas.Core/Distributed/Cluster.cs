@@ -77,6 +77,12 @@ public static class Cluster
 
     private static void End(MpiCommunicator mpi)
     {
+        if (Environment.GetEnvironmentVariable("SGNAS_MPI_STATS") == "1")
+        {
+            var (steps, calls, bytes, elapsed) = GradientAllReduce.ProcessTotals;
+            Console.Error.WriteLine(System.FormattableString.Invariant(
+                $"sgnas-mpi rank {mpi.Rank}/{mpi.Size}: {steps} reduced steps, {calls} all-reduce calls, {bytes / 1e6:F3} MB, {elapsed.TotalSeconds:F3} s in gradient all-reduce"));
+        }
         // A failing rank must not enter MPI_Finalize (collective): the others may be blocked in an all-reduce.
         if (Environment.ExitCode != 0)
         {

@@ -37,12 +37,19 @@ public sealed class GradientAllReduce
     /// <summary>Wall time spent in <see cref="Reduce"/> so far, copies included.</summary>
     public TimeSpan Elapsed { get; private set; }
 
+    /// <summary>Totals of every reducer in this process: steps, calls, bytes and time (printed at exit with <c>SGNAS_MPI_STATS=1</c>).</summary>
+    public static (long Steps, long Calls, long Bytes, TimeSpan Elapsed) ProcessTotals => (s_steps, s_calls, s_bytes, s_elapsed);
+
+    private static long s_steps, s_calls, s_bytes;
+    private static TimeSpan s_elapsed;
+
     /// <summary>Replaces every gradient g by Σ_ranks weight·g.</summary>
     /// <param name="weight">This rank's weight, n_r / B (<see cref="BatchShard.Weight"/>).</param>
     /// <exception cref="InvalidOperationException">The ranks hold gradients for different parameter sets.</exception>
     public void Reduce(double weight)
     {
         var clock = Stopwatch.StartNew();
+        long calls = Calls, bytes = Bytes;
         var withGrad = _parameters.Where(p => p.grad is not null).ToArray();
         if (_comm.Size > 1)
         {
@@ -78,5 +85,9 @@ public sealed class GradientAllReduce
             }
         }
         Elapsed += clock.Elapsed;
+        s_steps++;
+        s_calls += Calls - calls;
+        s_bytes += Bytes - bytes;
+        s_elapsed += clock.Elapsed;
     }
 }
