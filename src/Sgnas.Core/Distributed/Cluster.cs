@@ -80,8 +80,9 @@ public static class Cluster
         if (Environment.GetEnvironmentVariable("SGNAS_MPI_STATS") == "1")
         {
             var (steps, calls, bytes, elapsed) = GradientAllReduce.ProcessTotals;
+            var wait = GradientAllReduce.ProcessWait;
             Console.Error.WriteLine(System.FormattableString.Invariant(
-                $"sgnas-mpi rank {mpi.Rank}/{mpi.Size}: {steps} reduced steps, {calls} all-reduce calls, {bytes / 1e6:F3} MB, {elapsed.TotalSeconds:F3} s in gradient all-reduce"));
+                $"sgnas-mpi rank {mpi.Rank}/{mpi.Size}: {steps} reduced steps, {calls} all-reduce calls, {bytes / 1e6:F3} MB, {elapsed.TotalSeconds:F3} s in gradient all-reduce ({wait.TotalSeconds:F3} s waiting for the slowest rank, {(elapsed - wait).TotalSeconds:F3} s reducing)"));
         }
         // A failing rank must not enter MPI_Finalize (collective): the others may be blocked in an all-reduce.
         if (Environment.ExitCode != 0)

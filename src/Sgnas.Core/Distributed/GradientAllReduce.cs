@@ -40,8 +40,14 @@ public sealed class GradientAllReduce
     /// <summary>Totals of every reducer in this process: steps, calls, bytes and time (printed at exit with <c>SGNAS_MPI_STATS=1</c>).</summary>
     public static (long Steps, long Calls, long Bytes, TimeSpan Elapsed) ProcessTotals => (s_steps, s_calls, s_bytes, s_elapsed);
 
+    /// <summary>
+    /// Of <see cref="ProcessTotals"/>' time, the part spent in the per-step consistency check: as the step's first
+    /// collective it absorbs the wait for the slowest rank, so the rest is the bucket reductions and copies themselves.
+    /// </summary>
+    public static TimeSpan ProcessWait => s_wait;
+
     private static long s_steps, s_calls, s_bytes;
-    private static TimeSpan s_elapsed;
+    private static TimeSpan s_elapsed, s_wait;
 
     /// <summary>Replaces every gradient g by Σ_ranks weight·g.</summary>
     /// <param name="weight">This rank's weight, n_r / B (<see cref="BatchShard.Weight"/>).</param>
@@ -56,6 +62,7 @@ public sealed class GradientAllReduce
             Span<long> check = [withGrad.Length, (long)withGrad.Length * withGrad.Length];
             _comm.AllReduceSum(check);
             Calls++;
+            s_wait += clock.Elapsed;
             // Σn and Σn² over ranks: all equal exactly when Σn² · size = (Σn)².
             if (check[1] * _comm.Size != check[0] * check[0])
                 throw new InvalidOperationException(
