@@ -7,10 +7,10 @@ namespace Sgnas.Distributed;
 /// (Debian <c>libopenmpi3</c>/<c>openmpi-bin</c>), loaded only when <see cref="MpiLaunch.Detect()"/> found a launch.
 /// </summary>
 /// <remarks>
-/// Why not MPI.NET (NuGet 1.4.0): its managed layer is built for MS-MPI's ABI, where handles such as
-/// <c>MPI_COMM_WORLD</c> and <c>MPI_FLOAT</c> are integer constants; in Open MPI they are the addresses of exported
-/// objects (<c>ompi_mpi_comm_world</c>, <c>ompi_mpi_float</c>, <c>ompi_mpi_op_sum</c>, …), so the package cannot talk
-/// to the MPI that Linux clusters run. A binding of the few calls used keeps the dependency at the system
+/// Why not MPI.NET (NuGet 1.4.0): checked, it P/Invokes <c>msmpi.dll</c> and passes MS-MPI's 32-bit integer handles
+/// (<c>MPI_COMM_WORLD</c> = 0x44000000); in Open MPI handles are the addresses of exported objects
+/// (<c>ompi_mpi_comm_world</c>, <c>ompi_mpi_float</c>, <c>ompi_mpi_op_sum</c>, …), so the package cannot talk to the
+/// MPI that Linux clusters run. A binding of the few calls used keeps the dependency at the system
 /// library the launcher itself belongs to (docs/distributed.md §1). Handles are resolved with
 /// <see cref="NativeLibrary.GetExport"/>; <c>MPI_IN_PLACE</c> is Open MPI's <c>(void*)1</c>.
 /// The library is opened with <c>RTLD_GLOBAL</c> first, because Open MPI's plug-ins (loaded with <c>dlopen</c>
