@@ -11,4 +11,10 @@ if [ ! -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null
 fi
+# Open MPI for data-parallel training and search under mpirun (docs/distributed.md); the MPI test step needs it.
+if ! command -v mpirun >/dev/null || ! { ldconfig -p 2>/dev/null | grep -q 'libmpi.so.40'; }; then
+  echo "setup: installing Debian packages openmpi-bin libopenmpi-dev" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null
+fi
 dotnet restore Sgnas.MLNet.sln --verbosity quiet 1>&2

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Sgnas.Cost;
 using Sgnas.Data;
+using Sgnas.Distributed;
 using Sgnas.Modules;
 using Sgnas.SearchSpace;
 using Sgnas.Training;
@@ -103,6 +104,7 @@ public sealed class GeneratorTrainer
         var batches = new MiniBatchIterator(data, o.BatchSize, normalization, o.Seed, validationIndices, shuffle: true, device: _device);
         var evalBatches = new MiniBatchIterator(data, o.BatchSize, normalization, o.Seed, validationIndices, shuffle: false, device: _device);
         var optimizer = optim.Adam(generator.parameters(), o.LearningRate, o.Beta1, o.Beta2, weight_decay: o.WeightDecay);
+        var parallel = DataParallel.For(generator.parameters()); // docs/distributed.md §2: shards, gradient sum, rank 0 writes
         var targetRandom = new Random(SeedMix.Mix(o.Seed, 7, 0));
         var noise = new torch.Generator((ulong)SeedMix.Mix(o.Seed, 7, 1));
         using var mask = GumbelSoftmax.Mask(preset, _device);
@@ -137,8 +139,9 @@ public sealed class GeneratorTrainer
                     var g = GumbelSoftmax.Noise(alpha.shape, noise, _device);
                     var m = GumbelSoftmax.Relax(alpha, temperature, mask, g, o.HardGumbel);
                     var relaxedCost = cost.Of(m);
-                    var logits = _supernet.ForwardRelaxed(b.Images, m[0]);
-                    var ce = F.cross_entropy(logits, b.Labels);
+                    var (images, labels, weight) = parallel.Shard(b);
+                    var logits = _supernet.ForwardRelaxed(images, m[0]);
+                    var ce = F.cross_entropy(logits, labels);
                     var (loss, lc) = GeneratorLoss.Compute(ce, relaxedCost, tensor(new[] { (float)target }, device: _device), lambda, margin, o.OverBudgetPenalty);
                     double lossV = loss.item<float>(), ceV = ce.item<float>(), lcV = lc.item<float>();
                     if (!double.IsFinite(lossV))
@@ -147,6 +150,7 @@ public sealed class GeneratorTrainer
                             $"target {target:F4} {cost.Unit}). Lower the learning rate or λ (--lambda), or check the supernet weights.");
                     optimizer.zero_grad();
                     loss.backward();
+                    parallel.ReduceGradients(weight);
                     optimizer.step();
                     sumLoss += lossV; sumCe += ceV; sumLc += lcV; steps++;
                     progress?.Report(new TrainingProgress("generator", epoch + 1, o.Epochs, steps, total, new Dictionary<string, double>
@@ -167,7 +171,7 @@ public sealed class GeneratorTrainer
                     if (best is not null) foreach (var t in best.Values) t.Dispose();
                     best = generator.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
                 }
-                checkpoint?.Save(epoch + 1, generator, optimizer, noise, history, o, data, validationIndices, batches.BatchesPerEpoch, temperature, best);
+                if (parallel.IsWriter) checkpoint?.Save(epoch + 1, generator, optimizer, noise, history, o, data, validationIndices, batches.BatchesPerEpoch, temperature, best);
                 progress?.Report(new TrainingProgress("generator", epoch + 1, o.Epochs, total, total, new Dictionary<string, double>
                 {
                     ["loss"] = metrics.Loss, ["ce"] = metrics.CrossEntropy, ["lc"] = metrics.ConstraintLoss,

@@ -100,6 +100,7 @@ public sealed class CheckpointSet
     public void Commit(string label, IReadOnlyList<CheckpointFile> files, IEnumerable<string>? keep = null)
     {
         ArgumentNullException.ThrowIfNull(files);
+        if (Distributed.Cluster.LaunchRank != 0) return; // under MPI rank 0 alone writes (docs/distributed.md §2)
         var previous = Recover();
         var entries = new List<CheckpointManifestEntry>();
         foreach (var k in keep ?? [])
@@ -150,7 +151,8 @@ public sealed class CheckpointSet
     /// <exception cref="InvalidDataException">The interrupted save cannot be completed: a file is missing.</exception>
     public CheckpointManifest? Recover()
     {
-        if (System.IO.Directory.Exists(StagingPath))
+        // Under MPI only rank 0 completes or discards a save: another rank could catch rank 0's save half-way.
+        if (Distributed.Cluster.LaunchRank == 0 && System.IO.Directory.Exists(StagingPath))
         {
             string stagedManifest = Path.Combine(StagingPath, StagedManifestName);
             CheckpointManifest? staged = File.Exists(stagedManifest) ? TryRead(stagedManifest) : null;

@@ -35,7 +35,9 @@ public sealed class RunLock : IDisposable
     {
         string dir = Path.GetFullPath(folder);
         Directory.CreateDirectory(dir);
-        string path = Path.Combine(dir, FileName), pidPath = path + ".pid";
+        // Under MPI only rank 0 writes the folder (docs/distributed.md §2); the other ranks of the same job lock their own file.
+        int rank = Distributed.Cluster.LaunchRank;
+        string path = Path.Combine(dir, rank == 0 ? FileName : $"{FileName}.rank{rank}"), pidPath = path + ".pid";
         FileStream stream;
         try
         {
@@ -63,14 +65,14 @@ public sealed class RunLock : IDisposable
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
         // Temporaries of writers that died (kill -9, power loss) are now nobody's: remove them.
-        AtomicFile.DeleteStaleTemps(dir);
+        if (rank == 0) AtomicFile.DeleteStaleTemps(dir);
         return new RunLock(dir, stream);
     }
 
     /// <summary>Releases the lock.</summary>
     public void Dispose()
     {
-        try { File.Delete(Path.Combine(Folder, FileName + ".pid")); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        try { File.Delete(_stream.Name + ".pid"); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         _stream.Dispose();
     }
 }

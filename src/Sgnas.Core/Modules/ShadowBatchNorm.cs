@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Sgnas.Distributed.BatchNormDispatch;
 
 namespace Sgnas.Modules;
 
@@ -29,7 +30,7 @@ public sealed class ShadowBatchNorm : nn.Module
     public BatchNorm2d For(int expansion) => bns[expansion - _minExpansion];
 
     /// <summary>Normalises with the BN of the active expansion rate.</summary>
-    public Tensor Forward(Tensor x, int expansion) => For(expansion).call(x);
+    public Tensor Forward(Tensor x, int expansion) => Bn(For(expansion), x);
 
     /// <summary>
     /// Relaxed form: Σ_e p(e) · BN_e(x), where <paramref name="rateProbs"/> holds p(e) for e = min..max.
@@ -40,7 +41,7 @@ public sealed class ShadowBatchNorm : nn.Module
         Tensor? sum = null;
         for (int i = 0; i < bns.Count; i++)
         {
-            var term = bns[i].call(x) * rateProbs[i];
+            var term = Bn(bns[i], x) * rateProbs[i];
             sum = sum is null ? term : sum + term;
         }
         return sum!;

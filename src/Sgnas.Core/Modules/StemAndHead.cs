@@ -2,6 +2,7 @@ using Sgnas.SearchSpace;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Sgnas.Distributed.BatchNormDispatch;
 
 namespace Sgnas.Modules;
 
@@ -41,10 +42,10 @@ public sealed class Stem : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        var h = Act.Apply(bn.call(conv.call(x)), _act);
-        h = Act.Apply(first_dw_bn.call(first_dw.call(h)), _act);
+        var h = Act.Apply(Bn(bn, conv.call(x)), _act);
+        h = Act.Apply(Bn(first_dw_bn, first_dw.call(h)), _act);
         if (first_se is not null) h = first_se.call(h);
-        return first_pw_bn.call(first_pw.call(h));
+        return Bn(first_pw_bn, first_pw.call(h));
     }
 
     /// <summary>The SE gate of the first MBConv (after its depthwise stage), or null.</summary>
@@ -81,7 +82,7 @@ public sealed class Head : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        var h = Act.Apply(bn.call(conv.call(x)), _act);
+        var h = Act.Apply(Bn(bn, conv.call(x)), _act);
         h = h.mean(new long[] { 2, 3 });
         return classifier.call(dropout.call(h));
     }

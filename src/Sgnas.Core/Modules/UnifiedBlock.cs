@@ -1,7 +1,9 @@
+using Sgnas.Distributed;
 using Sgnas.SearchSpace;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Sgnas.Distributed.BatchNormDispatch;
 using F = TorchSharp.torch.nn.functional;
 
 namespace Sgnas.Modules;
@@ -80,7 +82,7 @@ public sealed class UnifiedBlock : nn.Module
         int c = _g.InChannels, e = choice.Expansion, active = e * c;
         bool training = this.training;
         var h = F.conv2d(x, expand.weight!.narrow(0, 0, active));
-        h = F.batch_norm(h, expand_bn.running_mean!.narrow(0, 0, active), expand_bn.running_var!.narrow(0, 0, active),
+        h = BatchNormDispatch.Functional(h, expand_bn.running_mean!.narrow(0, 0, active), expand_bn.running_var!.narrow(0, 0, active),
             expand_bn.weight!.narrow(0, 0, active), expand_bn.bias!.narrow(0, 0, active), training, expand_bn.momentum ?? 0.1, expand_bn.eps);
         h = F.relu6(h);
         var groups = h.split(c, dim: 1);
@@ -100,7 +102,7 @@ public sealed class UnifiedBlock : nn.Module
             var cat = e == 1 ? convs[0] : torch.cat(convs, 1);
             var runningMean = torch.cat(bns.Select(b => b.running_mean!).ToArray());
             var runningVar = torch.cat(bns.Select(b => b.running_var!).ToArray());
-            dw = F.batch_norm(cat, runningMean, runningVar, torch.cat(bns.Select(b => (Tensor)b.weight!).ToArray()),
+            dw = BatchNormDispatch.Functional(cat, runningMean, runningVar, torch.cat(bns.Select(b => (Tensor)b.weight!).ToArray()),
                 torch.cat(bns.Select(b => (Tensor)b.bias!).ToArray()), training, bns[0].momentum!.Value, bns[0].eps);
             if (training)
                 using (torch.no_grad())
@@ -115,7 +117,7 @@ public sealed class UnifiedBlock : nn.Module
         else
         {
             var outs = new Tensor[e];
-            for (int j = 0; j < e; j++) outs[j] = F.relu6(bns[j].call(convs[j]));
+            for (int j = 0; j < e; j++) outs[j] = F.relu6(Bn(bns[j], convs[j]));
             dw = e == 1 ? outs[0] : torch.cat(outs, 1);
         }
         var y = F.conv2d(dw, project.weight!.narrow(1, 0, active));
@@ -134,7 +136,7 @@ public sealed class UnifiedBlock : nn.Module
     public Tensor ForwardRelaxed(Tensor x, Tensor m)
     {
         int c = _g.InChannels, K = _kernels.Count;
-        var h = F.relu6(expand_bn.call(expand.call(x)));
+        var h = F.relu6(Bn(expand_bn, expand.call(x)));
         var groups = h.split(c, dim: 1);
         var outs = new Tensor[_subBlocks];
         for (int j = 0; j < _subBlocks; j++)
@@ -143,7 +145,7 @@ public sealed class UnifiedBlock : nn.Module
             for (int k = 0; k < K; k++)
             {
                 var (conv, bn) = Depthwise(j, k);
-                var t = F.relu6(bn.call(conv.call(groups[j]))) * m[j, k];
+                var t = F.relu6(Bn(bn, conv.call(groups[j]))) * m[j, k];
                 s = s is null ? t : s + t;
             }
             outs[j] = s!;
@@ -186,13 +188,13 @@ public sealed class UnifiedBlock : nn.Module
         // A skip in the middle: the expand conv and its BN are per output channel, so computing them at full width and
         // keeping the active groups gives exactly the active channels (in train mode the skipped groups' statistics
         // also move; they are not on this path, and BN recalibration resets them before the next candidate).
-        var h = F.relu6(expand_bn.call(expand.call(x)));
+        var h = F.relu6(Bn(expand_bn, expand.call(x)));
         var groups = h.split(c, dim: 1);
         var outs = new Tensor[active.Count];
         for (int n = 0; n < active.Count; n++)
         {
             var (conv, bn) = Depthwise(active[n], options[active[n]]);
-            outs[n] = F.relu6(bn.call(conv.call(groups[active[n]])));
+            outs[n] = F.relu6(Bn(bn, conv.call(groups[active[n]])));
         }
         using var columns = torch.tensor(active.SelectMany(j => Enumerable.Range(j * c, c)).Select(i => (long)i).ToArray(), device: x.device);
         var y = F.conv2d(torch.cat(outs, 1), project.weight!.index_select(1, columns));

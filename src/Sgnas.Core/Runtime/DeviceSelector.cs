@@ -18,7 +18,8 @@ public static class DeviceSelector
         if (name == "cpu") return torch.CPU;
         if (name == "cuda" || name.StartsWith("cuda:", StringComparison.Ordinal))
         {
-            int index = 0;
+            // Under mpirun a bare "cuda" means this rank's GPU, cuda:<local rank> (docs/distributed.md §4).
+            int index = name.Length == 4 ? Distributed.Cluster.Launch?.LocalRank ?? 0 : 0;
             if (name.Length > 4 && !int.TryParse(name.AsSpan(5), out index))
                 throw new ArgumentException($"Device '{name}': expected cuda:N with N a GPU index.", nameof(name));
             if (!torch.cuda.is_available())

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Sgnas.Cost;
 using Sgnas.Data;
+using Sgnas.Distributed;
 using Sgnas.Modules;
 using Sgnas.SearchSpace;
 using TorchSharp;
@@ -203,13 +204,48 @@ public sealed class CandidateEvaluator : IDisposable
         if (_cache.TryGetValue(key, out var hit)) return hit;
         cancellationToken.ThrowIfCancellationRequested();
 
-        var clock = Stopwatch.StartNew();
-        BnRecalibration.Recalibrate(_net, key, _data.RecalibrationBatches);
-        var (top1, loss) = Validate(images => _net.Forward(images, key));
-        var result = new CandidateResult(key, _table.CostM(key), top1, loss, clock.Elapsed.TotalSeconds);
+        var result = Score(key);
         _cache[key] = result;
         Evaluations++;
         return result;
+    }
+
+    private CandidateResult Score(Architecture key)
+    {
+        var clock = Stopwatch.StartNew();
+        BnRecalibration.Recalibrate(_net, key, _data.RecalibrationBatches);
+        var (top1, loss) = Validate(images => _net.Forward(images, key));
+        return new CandidateResult(key, _table.CostM(key), top1, loss, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>True when <paramref name="arch"/> has a cached score.</summary>
+    public bool IsCached(Architecture arch) => _cache.ContainsKey(arch.Canonical());
+
+    /// <summary>
+    /// Scores every architecture of <paramref name="archs"/> (results in the same order, as <see cref="Evaluate"/>
+    /// would return them one by one). Under MPI the uncached ones are spread over the ranks of
+    /// <see cref="Cluster.World"/> and the scores gathered, so every rank returns the same list (docs/distributed.md §5);
+    /// each rank's evaluator recalibrates BN per candidate from the same images, so a score does not depend on the rank.
+    /// </summary>
+    public IReadOnlyList<CandidateResult> EvaluateMany(IReadOnlyList<Architecture> archs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(archs);
+        var comm = Cluster.World;
+        if (comm.Size == 1) return archs.Select(a => Evaluate(a, cancellationToken)).ToArray();
+        foreach (var a in archs) a.Validate(Preset);
+        var keys = archs.Select(a => a.Canonical()).ToArray();
+        var todo = keys.Where(k => !_cache.ContainsKey(k)).Distinct().ToArray();
+        cancellationToken.ThrowIfCancellationRequested();
+        var scores = CandidateScatter.Map(todo.Length, 3, i =>
+        {
+            var r = Score(todo[i]);
+            return [r.ValTop1, r.ValLoss, r.Seconds];
+        }, comm);
+        for (int i = 0; i < todo.Length; i++)
+            _cache[todo[i]] = new CandidateResult(todo[i], _table.CostM(todo[i]), scores[i][0], scores[i][1], scores[i][2]);
+        Evaluations += todo.Length;
+        Requests += keys.Length;
+        return keys.Select(k => _cache[k]).ToArray();
     }
 
     /// <summary>

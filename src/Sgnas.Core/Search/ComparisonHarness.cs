@@ -85,6 +85,16 @@ public sealed class ComparisonHarness
 
         var points = new List<RandomPoint>(randomPoints);
         var sampler = new ArchitectureSampler(_evaluator.Preset, seed);
+        if (Distributed.Cluster.World.Size > 1)
+        {
+            // Under MPI the sample is scored spread over the ranks (docs/distributed.md §5); same draws, same order.
+            var drawn = Enumerable.Range(0, randomPoints).Select(_ => sampler.Sample()).ToArray();
+            var scored = _evaluator.EvaluateMany(drawn, cancellationToken);
+            points.AddRange(scored.Select(r => new RandomPoint(r.Architecture, r.FlopsM, r.ValTop1)));
+            progress?.Report(new TrainingProgress("random-sample", 1, 1, randomPoints, randomPoints,
+                new Dictionary<string, double> { ["points"] = randomPoints }, EpochDone: true));
+        }
+        else
         for (int i = 0; i < randomPoints; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();

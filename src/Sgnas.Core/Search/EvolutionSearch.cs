@@ -54,7 +54,7 @@ public sealed record EvolutionSearchOptions
 /// <c>MaxTriesPerCandidate</c> failed draws the operator falls back to random sampling, which raises
 /// <see cref="InfeasibleConstraintException"/> if it fails too. The result is the best of the top-k.
 /// </summary>
-public sealed class EvolutionSearch : IArchitectureTuner
+public sealed class EvolutionSearch : IArchitectureTuner, IParallelProposals
 {
     private readonly SearchSpacePreset _preset;
     private readonly BudgetConstraint _constraint;
@@ -83,6 +83,9 @@ public sealed class EvolutionSearch : IArchitectureTuner
 
     /// <summary>The best architectures seen so far, best first.</summary>
     public IReadOnlyList<(Architecture Architecture, double Score)> TopK => _topK;
+
+    /// <summary>The rest of the current generation, or a whole new one once every candidate has been scored.</summary>
+    public int ProposableNow => _queue.Count > 0 ? _queue.Count : _awaiting.Count == 0 ? _options.Population : 0;
 
     /// <summary>Best architecture seen so far and its score (null before the first update).</summary>
     public (Architecture Architecture, double Score)? Best => _topK.Count > 0 ? _topK[0] : null;

@@ -28,7 +28,7 @@ public sealed record RandomSearchOptions
 /// search space's unit cube, rejected until they meet the FLOPs constraint; the best validation top-1 wins.
 /// Proposals are distinct while distinct feasible architectures can be found.
 /// </summary>
-public sealed class RandomSearch : IArchitectureTuner
+public sealed class RandomSearch : IArchitectureTuner, IParallelProposals
 {
     private readonly ArchitectureSearchSpace _space;
     private readonly BudgetConstraint _constraint;
@@ -70,6 +70,10 @@ public sealed class RandomSearch : IArchitectureTuner
         // Every feasible draw had been proposed already: the feasible set is (nearly) exhausted, not empty.
         return repeat ?? throw _constraint.NotFound(_options.MaxTriesPerCandidate);
     }
+
+    /// <inheritdoc />
+    /// <summary>Unbounded: proposals never depend on scores.</summary>
+    public int ProposableNow => int.MaxValue;
 
     /// <inheritdoc />
     public void Update(Architecture architecture, double score)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Sgnas.Cost;
+using Sgnas.Distributed;
 using Sgnas.Data;
 using Sgnas.Generation;
 using Sgnas.SearchSpace;
@@ -166,6 +167,9 @@ public sealed class TunerSearchStrategy : ISearchStrategy
         var replayed = new HashSet<Architecture>();
         double replayedSeconds = 0;
         CandidateResult? best = null;
+        if (Cluster.World.Size > 1 && tuner is IParallelProposals parallel)
+            best = SearchInBatches(tuner, parallel, trials, journal, replayed, ref replayedSeconds, stage, progress, cancellationToken);
+        else
         for (int t = 1; t <= Trials; t++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -199,6 +203,65 @@ public sealed class TunerSearchStrategy : ISearchStrategy
             Path = SupernetPath.FromArchitecture(_evaluator.Preset, best.Architecture),
             Kind = Constraint?.Kind ?? ConstraintKind.Flops, Cost = Constraint is null ? exact : Constraint.Of(best.Architecture),
         };
+    }
+
+    /// <summary>
+    /// The trial loop under MPI (docs/distributed.md §5): proposes as many candidates as the tuner can without scores,
+    /// scores them spread over the ranks (<see cref="CandidateEvaluator.EvaluateMany"/>), then records and updates in
+    /// proposal order, so trials and result equal the one-at-a-time loop's. Only rank 0 appends to the journal; a
+    /// candidate appended during this search is looked up in the evaluator's cache on every rank alike.
+    /// </summary>
+    private CandidateResult? SearchInBatches(IArchitectureTuner tuner, IParallelProposals parallel, List<Trial> trials, CandidateJournal? journal,
+        HashSet<Architecture> replayed, ref double replayedSeconds, string stage, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        bool writer = Cluster.World.Rank == 0;
+        var appended = new HashSet<Architecture>();
+        CandidateResult? best = null;
+        int t = 0;
+        while (t < Trials)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int n = Math.Min(parallel.ProposableNow, Trials - t);
+            if (n <= 0) throw new InvalidOperationException($"{Name}: the tuner has no proposal although every earlier one was scored.");
+            var archs = new Architecture[n];
+            for (int i = 0; i < n; i++) archs[i] = tuner.Propose();
+            var recorded = new CandidateResult?[n];
+            var toScore = new List<Architecture>();
+            for (int i = 0; i < n; i++)
+            {
+                if (journal is not null && !appended.Contains(archs[i].Canonical()) && journal.TryGet(archs[i], out var r)) recorded[i] = r;
+                else toScore.Add(archs[i]);
+            }
+            var wasCached = toScore.Select(_evaluator.IsCached).ToArray();
+            var scored = _evaluator.EvaluateMany(toScore, cancellationToken);
+            var firstSeen = new HashSet<Architecture>();
+            for (int i = 0, k = 0; i < n; i++)
+            {
+                t++;
+                CandidateResult r;
+                bool fresh;
+                if (recorded[i] is { } rec)
+                {
+                    r = rec;
+                    fresh = replayed.Add(r.Architecture);
+                    if (fresh) replayedSeconds += r.Seconds;
+                }
+                else
+                {
+                    r = scored[k];
+                    fresh = !wasCached[k] && firstSeen.Add(r.Architecture);
+                    k++;
+                    if (journal is not null && appended.Add(r.Architecture) && writer) journal.Append(r);
+                }
+                tuner.Update(r.Architecture, r.ValTop1);
+                trials.Add(new Trial(t, r.Architecture, r.FlopsM, r.ValTop1, r.ValLoss, fresh ? r.Seconds : 0));
+                if (best is null || Better(r, best)) best = r;
+                progress?.Report(new TrainingProgress(stage, 1, 1, t, Trials,
+                    new Dictionary<string, double> { ["top1"] = r.ValTop1, ["best_top1"] = best.ValTop1, ["best_flopsM"] = best.FlopsM },
+                    EpochDone: t == Trials));
+            }
+        }
+        return best;
     }
 
     private static bool Better(CandidateResult a, CandidateResult b) =>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Sgnas.Cost;
 using Sgnas.Data;
+using Sgnas.Distributed;
 using Sgnas.IO;
 using Sgnas.Modules;
 using Sgnas.SearchSpace;
@@ -129,6 +130,8 @@ public sealed class ArchitectureRetrainer
         }
         using var optimizer = CreateOptimizer(net);
         if (resumed != null) LoadOptimizer(folder.LastOptimizer, optimizer);
+        // Under MPI: this rank's rows of each batch, gradients summed before each step, rank 0 writes (docs/distributed.md §2).
+        var parallel = DataParallel.For(net.parameters());
 
         var iterator = new MiniBatchIterator(train, o.BatchSize, norm, o.Seed, trainIdx, shuffle: true,
             dropLast: trainIdx.Length >= o.BatchSize, augmentation: ChooseAugmentation(), device: _device);
@@ -150,6 +153,7 @@ public sealed class ArchitectureRetrainer
             var wall = Stopwatch.StartNew();
             // Dropout draws from the global generator: seed it per epoch so a resumed epoch repeats.
             manual_seed(SeedMix.Mix(o.Seed, epoch, 3));
+            if (parallel.Rank > 0) manual_seed(SeedMix.Mix(o.Seed, epoch, 3 + parallel.Rank)); // own dropout masks per rank
             net.train();
             int steps = iterator.BatchesPerEpoch, step = 0;
             double lossSum = 0, lr = 0;
@@ -164,21 +168,31 @@ public sealed class ArchitectureRetrainer
                 // Rate at the end of the step, so warm-up's first step already moves the weights.
                 lr = o.LearningRateAt(epoch + (double)step / steps);
                 optimizer.ZeroGrad();
-                var logits = net.call(batch.Images);
-                var ce = nn.functional.cross_entropy(logits, batch.Labels, label_smoothing: o.LabelSmoothing);
+                var (images, labels, weight) = parallel.Shard(batch);
+                using var sync = parallel.StepScope();
+                var logits = net.call(images);
+                var ce = nn.functional.cross_entropy(logits, labels, label_smoothing: o.LabelSmoothing);
                 double lossValue = ce.item<float>();
                 if (!double.IsFinite(lossValue)) throw new TrainingDivergedException(Stage, epoch + 1, step, lossValue, lr);
                 var loss = weightDecay > 0 ? ce + 0.5 * weightDecay * L2(decayed) : ce;
                 loss.backward();
+                parallel.ReduceGradients(weight);
                 optimizer.Step(lr);
                 ema?.Update(net);
-                lossSum += lossValue * batch.Count;
-                correct += ClassificationMetrics.CorrectTopK(logits, batch.Labels, 1);
-                seen += batch.Count;
+                int rows = (int)labels.shape[0];
+                lossSum += lossValue * rows;
+                correct += ClassificationMetrics.CorrectTopK(logits, labels, 1);
+                seen += rows;
                 progress?.Report(new TrainingProgress(Stage, epoch + 1, o.Epochs, step, steps,
                     new Dictionary<string, double> { ["loss"] = lossSum / seen, ["top1"] = (double)correct / seen, ["lr"] = lr }));
             }
             double trainSeconds = trainClock.Elapsed.TotalSeconds;
+            if (parallel.Size > 1)
+            {
+                Span<double> totals = [lossSum, correct, seen];
+                parallel.Sum(totals);
+                (lossSum, correct, seen) = (totals[0], (long)Math.Round(totals[1]), (long)Math.Round(totals[2]));
+            }
 
             if (ema is not null) ema.CopyTo(emaNet!);
             EvaluationResult? val = valIdx.Length > 0 ? Evaluate(emaNet ?? net, train, valIdx, norm) : null;
@@ -196,13 +210,14 @@ public sealed class ArchitectureRetrainer
                 Seconds = state.Seconds + wall.Elapsed.TotalSeconds,
                 Options = o,
             };
-            if (emaNet is not null)
+            if (emaNet is not null && parallel.IsWriter)
             {
                 // Before the checkpoint's state.json, which marks the epoch complete.
                 AtomicFile.SaveModule(emaPath, emaNet);
                 if (better) AtomicFile.SaveModule(folder.BestWeights, emaNet);
             }
-            SaveCheckpoint(folder, net, optimizer, state, better && emaNet is null);
+            if (parallel.IsWriter) SaveCheckpoint(folder, net, optimizer, state, better && emaNet is null);
+            parallel.Barrier(); // best.pt exists for every rank's final test below
             var metrics = new Dictionary<string, double> { ["loss"] = record.TrainLoss, ["top1"] = record.TrainTop1, ["lr"] = lr };
             if (val != null) { metrics["valTop1"] = val.Top1; metrics["valLoss"] = val.Loss; }
             progress?.Report(new TrainingProgress(Stage, done, o.Epochs, steps, steps, metrics, EpochDone: true));
@@ -228,7 +243,7 @@ public sealed class ArchitectureRetrainer
                 Seconds = state.Seconds, ImagesPerSecondTrain = state.TrainImages / Math.Max(state.TrainSeconds, 1e-9),
                 Options = o, NormalizationMean = norm.Mean, NormalizationStd = norm.Std, History = state.History,
             };
-            AtomicFile.WriteAllText(folder.Metrics, JsonSerializer.Serialize(result, RetrainJson.Options));
+            if (parallel.IsWriter) AtomicFile.WriteAllText(folder.Metrics, JsonSerializer.Serialize(result, RetrainJson.Options));
             return result;
         }
     }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Sgnas.Data;
+using Sgnas.Distributed;
 using Sgnas.IO;
 using Sgnas.Modules;
 using Sgnas.Runtime;
@@ -127,7 +128,10 @@ public sealed class SupernetTrainer
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(run);
         CheckData(Preset, data);
-        SupernetCheckpoint.Set(run).Recover(); // an interrupted first save either completes (and is refused below) or vanishes
+        // Under MPI only rank 0 touches the folder; the barriers keep every rank's check before rank 0's first save.
+        var world = Cluster.World;
+        if (world.Rank == 0) SupernetCheckpoint.Set(run).Recover(); // an interrupted first save either completes (and is refused below) or vanishes
+        world.Barrier();
         if (File.Exists(run.SupernetMeta))
             throw new InvalidOperationException(
                 $"{run.Root} already holds a supernet checkpoint ({Path.GetFileName(run.SupernetMeta)}); resume it or choose another folder.");
@@ -145,6 +149,7 @@ public sealed class SupernetTrainer
         var sampler = new FairPathSampler(Preset, SeedMix.Mix(Options.Seed, 0, StreamSampler), Options.Sampling, Options.PathsPerStep);
         var session = new Session(Preset, Options, plan, run, net, optimizer, sampler, valArchs,
             new List<SupernetEpochMetrics>(), DataFingerprint.Of(data));
+        world.Barrier();
         session.SaveCheckpoint(0);
         return session.RunEpochs(0, progress, cancellationToken, clock);
     }
@@ -245,7 +250,7 @@ public sealed class SupernetTrainer
     /// </summary>
     /// <exception cref="TrainingDivergedException">A pass's loss is NaN or infinite (no update is made).</exception>
     internal static (double LossSum, long Correct) TrainStep(Supernet net, torch.optim.Optimizer optimizer, Tensor images, Tensor labels,
-        IReadOnlyList<Architecture> paths, double lr, double labelSmoothing, int epoch, int step)
+        IReadOnlyList<Architecture> paths, double lr, double labelSmoothing, int epoch, int step, Action? beforeUpdate = null)
     {
         using var scope = torch.NewDisposeScope();
         net.zero_grad();
@@ -263,6 +268,7 @@ public sealed class SupernetTrainer
             lossSum += value;
             correct += logits.argmax(1).eq(labels).sum().item<long>();
         }
+        beforeUpdate?.Invoke(); // data-parallel runs sum the ranks' gradients here (docs/distributed.md §2)
         foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
         optimizer.step();
         return (lossSum, correct);
@@ -315,8 +321,11 @@ public sealed class SupernetTrainer
     private sealed class Session(SearchSpacePreset preset, SupernetTrainerOptions o, DataPlan plan, RunFolder run, Supernet net, torch.optim.Optimizer optimizer, FairPathSampler sampler, Architecture[] valArchs,
         List<SupernetEpochMetrics> history, DataFingerprint fingerprint)
     {
+        private readonly DataParallel _parallel = DataParallel.For(net.parameters());
+
         public SupernetTrainingResult RunEpochs(int startEpoch, IProgress<TrainingProgress>? progress, CancellationToken ct, Stopwatch clock)
         {
+            _parallel.Barrier(); // a resuming rank has read the checkpoint before rank 0 may replace it
             int steps = plan.StepsPerEpoch, K = o.PathsPerStep;
             long total = (long)steps * o.Epochs;
             for (int epoch = startEpoch; epoch < o.Epochs; epoch++)
@@ -340,6 +349,13 @@ public sealed class SupernetTrainer
                     progress?.Report(new TrainingProgress(StageName, epoch + 1, o.Epochs, step, steps,
                         new Dictionary<string, double> { ["loss"] = lossSum / (step * K), ["acc"] = (double)correct / seen, ["lr"] = lr }));
                 }
+                // Each rank saw its shard: loss (weighted by shard size) and hits summed over ranks are the global batch's.
+                if (_parallel.Size > 1)
+                {
+                    Span<double> totals = [lossSum * _parallel.ShardOf(plan.TrainBatches.BatchSize).Weight, correct];
+                    _parallel.Sum(totals);
+                    (lossSum, correct) = (totals[0], (long)Math.Round(totals[1]));
+                }
                 var (valLoss, valTop1) = Validate();
                 var m = new SupernetEpochMetrics(epoch + 1, lossSum / (steps * K), (double)correct / seen, valLoss, valTop1, lr, epochClock.Elapsed.TotalSeconds);
                 history.Add(m);
@@ -353,8 +369,13 @@ public sealed class SupernetTrainer
             return new SupernetTrainingResult(o.Epochs, o.Epochs, history.ToArray(), clock.Elapsed.TotalSeconds, run.Root);
         }
 
-        private (double LossSum, long Correct) Step(ImageBatch batch, double lr, int epoch, int step) =>
-            TrainStep(net, optimizer, batch.Images, batch.Labels, sampler.NextStep(), lr, o.LabelSmoothing, epoch, step);
+        private (double LossSum, long Correct) Step(ImageBatch batch, double lr, int epoch, int step)
+        {
+            var (images, labels, weight) = _parallel.Shard(batch);
+            using var sync = _parallel.StepScope();
+            return TrainStep(net, optimizer, images, labels, sampler.NextStep(), lr, o.LabelSmoothing, epoch, step,
+                _parallel.Size > 1 ? () => _parallel.ReduceGradients(weight) : null);
+        }
 
         /// <summary>Mean validation loss and top-1 over the fixed validation architectures.</summary>
         private (double Loss, double Top1) Validate()
@@ -398,7 +419,7 @@ public sealed class SupernetTrainer
                 State = JsonSerializer.SerializeToNode(state, Json),
                 History = (JsonArray)JsonSerializer.SerializeToNode(history, Json)!,
             };
-            SupernetCheckpoint.Save(run, net, optimizer, info);
+            if (_parallel.IsWriter) SupernetCheckpoint.Save(run, net, optimizer, info);
         }
     }
 }
