@@ -136,6 +136,71 @@ public sealed class MpiTests : IDisposable
         return string.Join('\n', lines);
     }
 
+    private static double MaxDiff(IReadOnlyDictionary<string, TorchSharp.torch.Tensor> a, IReadOnlyDictionary<string, TorchSharp.torch.Tensor> b)
+    {
+        Assert.Equal(a.Keys.Order(), b.Keys.Order());
+        return a.Where(kv => kv.Value.is_floating_point())
+            .Max(kv => kv.Value.to(ScalarType.Float64).sub(b[kv.Key].to(ScalarType.Float64)).abs().max().item<double>());
+    }
+
+    [Fact]
+    public void TwoRanksTrainTheGeneratorAsOneProcess()
+    {
+        string one = Path.Combine(_dir, "gen-one"), two = Path.Combine(_dir, "gen-two");
+        var trained = Run(0, Train(one, 1));
+        Assert.True(trained.Exit == 0, trained.Stderr);
+        CopyFolder(one, two);
+        // Global batches of 16 and 11 (27 validation images) are split 8/8 and 6/5. The frozen supernet runs in eval
+        // mode (BN on running statistics), so per-rank BN is already exact here and the shards' weights n_r/B carry
+        // the uneven last batch.
+        string[] Gen(string run) => ["train-generator", "--run", run, "--data", _dir, "--epochs", "1", "--batch-size", "16", "--json"];
+        var single = Run(0, Gen(one));
+        Assert.True(single.Exit == 0, single.Stderr);
+        var pair = Run(2, Gen(two));
+        Assert.True(pair.Exit == 0, pair.Stderr);
+        using var a = Sgnas.Generation.ArchitectureGeneratorModel.Load(new RunFolder(one), CPU);
+        using var b = Sgnas.Generation.ArchitectureGeneratorModel.Load(new RunFolder(two), CPU);
+        // Adam's first steps are close to lr·sign(g): a gradient within float noise of zero may flip and move its weight
+        // by ~2·lr, so count the weights that differ instead of taking the largest difference. Without the gradient
+        // all-reduce each rank steps on its own half batch and nearly every weight differs by ~lr.
+        var (wa, wb) = (a.Generator.state_dict(), b.Generator.state_dict());
+        Assert.Equal(wa.Keys.Order(), wb.Keys.Order());
+        long total = 0, differ = 0;
+        foreach (var (k, t) in wa.Where(kv => kv.Value.is_floating_point()))
+        {
+            total += t.numel();
+            differ += t.to(ScalarType.Float64).sub(wb[k].to(ScalarType.Float64)).abs().gt(1e-5).sum().item<long>();
+        }
+        Assert.True(differ <= total / 100, $"{differ} of {total} generator weights differ by more than 1e-5 between 1 process and 2 ranks");
+    }
+
+    [Fact]
+    public void TwoRanksRetrainAsOneProcessWithSynchronisedBatchNorm()
+    {
+        string one = Path.Combine(_dir, "re-one"), two = Path.Combine(_dir, "re-two");
+        string[] Retrain(string run) => ["retrain", "--preset", Preset, "--data", _dir, "--arch", "e3:3,5,7|e2:3,5", "--epochs", "1", "--max-train-images", "128",
+            "--batch-size", "32", "--val-fraction", "0", "--augment", "none", "--optimizer", "sgd", "--threads", "1", "--out", run, "--json"];
+        var single = Run(0, Retrain(one));
+        Assert.True(single.Exit == 0, single.Stderr);
+        var pair = Run(2, Retrain(two), new Dictionary<string, string> { ["SGNAS_SYNC_BN"] = "1" });
+        Assert.True(pair.Exit == 0, pair.Stderr);
+        var (a, _) = Sgnas.Training.ArchitectureRetrainer.LoadNetwork(new RetrainFolder(one), best: false);
+        var (b, _) = Sgnas.Training.ArchitectureRetrainer.LoadNetwork(new RetrainFolder(two), best: false);
+        using (a)
+        using (b)
+        {
+            double diff = MaxDiff(a.state_dict(), b.state_dict());
+            Assert.True(diff < 1e-4, $"max |w1 − w2| of the retrained network = {diff}");
+        }
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(from))
+            if (!Path.GetFileName(f).StartsWith(".sgnas.lock", StringComparison.Ordinal)) File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
+    }
+
     private const int Epochs = 12;
 
     [Fact]

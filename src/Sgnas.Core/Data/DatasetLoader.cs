@@ -87,7 +87,7 @@ public static class DatasetLoader
     }
 
     /// <summary>
-    /// Where <see cref="Load"/> (or the ML.NET image-folder loader) takes <paramref name="split"/> of
+    /// Where <see cref="Load(string?, DatasetSplit, CifarLabelKind)"/> (or the ML.NET image-folder loader) takes <paramref name="split"/> of
     /// <paramref name="path"/> from, in words for reports: the split's files, or the held-out part of data that have no
     /// separate test set. Reads no images.
     /// </summary>

@@ -63,6 +63,11 @@ public sealed class GeneratorTrainer
     /// Runs generator training on the validation images <paramref name="validationIndices"/> of <paramref name="data"/>
     /// and returns the generator of the selected epoch (<see cref="GeneratorSelection"/>) with its pool and history.
     /// </summary>
+    /// <param name="data">The supernet's training data; only <paramref name="validationIndices"/> are read.</param>
+    /// <param name="validationIndices">The validation split the generator is trained on (paper §3.3: the supernet's weights never saw it).</param>
+    /// <param name="normalization">The preset's per-channel normalisation.</param>
+    /// <param name="progress">Per-step and per-epoch progress.</param>
+    /// <param name="cancellationToken">Stops between steps; the last epoch's checkpoint stays usable.</param>
     /// <param name="checkpoint">Optional per-epoch checkpoint; when it holds a saved state (and allows resume), training
     /// continues after its last epoch with the result an uninterrupted run would have.</param>
     /// <exception cref="InvalidOperationException">The loss became NaN or infinite.</exception>

@@ -135,7 +135,7 @@ public class RetrainerTests : IDisposable
 
         Assert.Equal(30, m.TestImages);
         Assert.Equal(30, m.ConfusionMatrix!.Sum(r => r.Sum()));
-        Assert.Equal(3, m.ConfusionMatrix.Length);
+        Assert.Equal(3, m.ConfusionMatrix!.Length);
         Assert.Equal(ClassificationMetrics.Accuracy(m.ConfusionMatrix), m.TestTop1!.Value, 9);
         Assert.Equal(1.0, m.TestTop5!.Value); // 3 classes: top-5 caps at top-3
         Assert.Equal(3, m.Epochs);
