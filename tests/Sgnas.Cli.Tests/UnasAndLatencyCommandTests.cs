@@ -125,15 +125,21 @@ public sealed class UnasAndLatencyCommandTests : IDisposable
         Assert.False(File.Exists(path));
     }
 
-    [Fact]
-    public void UnasSearchesUnderALatencyBudgetFromAMeasuredTable()
+    /// <summary>A latency table of the fixture's preset measured by <c>sgnas latency-table</c> (few repetitions: values are not judged).</summary>
+    private (string Path, LatencyCostModel Model) MeasureTable()
     {
         string presetPath = Path.Combine(_dir, "tiny-cli.json");
         File.WriteAllText(presetPath, _preset.ToJson());
         string table = Path.Combine(_dir, "tiny-latency.json");
-        var (e1, _, s1) = CliRunner.Run("latency-table", "--preset", presetPath, "--warmup", "1", "--repetitions", "3", "--min-sample-ms", "0", "--out", table);
-        Assert.True(e1 == 0, s1);
-        var model = new LatencyCostModel(_preset, LatencyTable.Load(table));
+        var (exit, _, stderr) = CliRunner.Run("latency-table", "--preset", presetPath, "--warmup", "1", "--repetitions", "3", "--min-sample-ms", "0", "--out", table);
+        Assert.True(exit == 0, stderr);
+        return (table, new LatencyCostModel(_preset, LatencyTable.Load(table)));
+    }
+
+    [Fact]
+    public void UnasSearchesUnderALatencyBudgetFromAMeasuredTable()
+    {
+        var (table, model) = MeasureTable();
         var (lo, hi) = model.Range();
         string budget = (0.5 * (lo + hi)).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         var (exit, stdout, stderr) = CliRunner.Run(new[] { "search", "--run", _dir, "--dataset", _dir, "--strategy", "unas", "--budget-ms", budget, "--latency-table", table, "--json" }.Concat(TinyUnas).ToArray());
@@ -159,12 +165,7 @@ public sealed class UnasAndLatencyCommandTests : IDisposable
     [Fact]
     public void LatencyBudgetsRunThroughTrainGenerateSearchAndCompare()
     {
-        string presetPath = Path.Combine(_dir, "tiny-cli.json");
-        File.WriteAllText(presetPath, _preset.ToJson());
-        string table = Path.Combine(_dir, "tiny-latency.json");
-        var (e1, _, s1) = CliRunner.Run("latency-table", "--preset", presetPath, "--warmup", "1", "--repetitions", "3", "--min-sample-ms", "0", "--out", table);
-        Assert.True(e1 == 0, s1);
-        var model = new LatencyCostModel(_preset, LatencyTable.Load(table));
+        var (table, model) = MeasureTable();
         var (lo, hi) = model.Range();
         string Ms(double share) => (lo + share * (hi - lo)).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
 

@@ -87,6 +87,31 @@ public sealed class LatencyCostModel
         return ExpectedMs(t).item<double>();
     }
 
-    /// <summary>Predicted latency of the smallest and largest architectures of the space, ms.</summary>
-    public (double Min, double Max) Range() => (PredictMs(Architecture.Smallest(Preset)), PredictMs(Architecture.Largest(Preset)));
+    /// <summary>
+    /// The lowest and highest predicted latency over the whole space, ms. A measured table need not be monotone (a
+    /// k7 may time faster than a k5, a wider block faster than a narrower one, by noise or by the runtime's kernels),
+    /// so the extremes are not always the smallest and largest architectures. The sum is additive over layers and
+    /// each active sub-block picks its kernel on its own, so per layer the extreme is
+    /// min/max over e of PW_i(e) + e · min/max_k DW_i(k); the correction has a positive slope and keeps the order.
+    /// </summary>
+    public (double Min, double Max) Range()
+    {
+        int O = Preset.OptionCount, K = Preset.Kernels.Count, E = Preset.MaxExpansion - Preset.MinExpansion + 1;
+        double lo = Table.FixedMs, hi = Table.FixedMs;
+        for (int i = 0; i < Preset.LayerCount; i++)
+        {
+            double dwMin = double.PositiveInfinity, dwMax = double.NegativeInfinity;
+            for (int k = 0; k < K; k++) { dwMin = Math.Min(dwMin, _dw[i * O + k]); dwMax = Math.Max(dwMax, _dw[i * O + k]); }
+            double layerMin = double.PositiveInfinity, layerMax = double.NegativeInfinity;
+            for (int e = 0; e < E; e++)
+            {
+                int rate = Preset.MinExpansion + e;
+                layerMin = Math.Min(layerMin, _pw[i * E + e] + rate * dwMin);
+                layerMax = Math.Max(layerMax, _pw[i * E + e] + rate * dwMax);
+            }
+            lo += layerMin;
+            hi += layerMax;
+        }
+        return ApplyCorrection && Table.Correction is { } c ? (c.Apply(lo), c.Apply(hi)) : (lo, hi);
+    }
 }

@@ -31,6 +31,45 @@ public class LatencyCostModelTests
         };
     }
 
+    /// <summary>
+    /// The range over the whole space, brute force: every uniform-kernel choice per layer (the extremes use one kernel
+    /// per layer) at every rate, on a random, non-monotone table, where the smallest and largest architectures are
+    /// usually not the extremes. Sampled architectures stay inside.
+    /// </summary>
+    [Fact]
+    public void RangeIsTheTrueMinimumAndMaximumOnANonMonotoneTable()
+    {
+        var p = SearchSpacePreset.Load("fashion-small");
+        var model = new LatencyCostModel(p, SyntheticTable(p, 11, new LatencyCorrection { Intercept = 0.05, Slope = 1.2, FittedOn = 10 }));
+        var perLayer = p.Kernels.SelectMany(k => Enumerable.Range(p.MinExpansion, p.MaxExpansion - p.MinExpansion + 1)
+            .Select(e => new LayerChoice(Enumerable.Repeat(k, e)))).ToArray();
+        // The sum is additive over layers: the best choice of each layer alone, all else fixed, gives the extreme.
+        Architecture Extreme(Func<double, double, bool> better)
+        {
+            var layers = Enumerable.Range(0, p.LayerCount).Select(_ => perLayer[0]).ToArray();
+            for (int i = 0; i < p.LayerCount; i++)
+            {
+                var best = perLayer[0];
+                foreach (var c in perLayer)
+                {
+                    layers[i] = c;
+                    double v = model.PredictMs(new Architecture(layers));
+                    layers[i] = best;
+                    if (better(v, model.PredictMs(new Architecture(layers)))) best = c;
+                }
+                layers[i] = best;
+            }
+            return new Architecture(layers);
+        }
+        var (lo, hi) = model.Range();
+        Assert.Equal(model.PredictMs(Extreme((a, b) => a < b)), lo, 9);
+        Assert.Equal(model.PredictMs(Extreme((a, b) => a > b)), hi, 9);
+        Assert.True(lo < model.PredictMs(Architecture.Smallest(p)) || hi > model.PredictMs(Architecture.Largest(p)),
+            "the table happens to be monotone: the test would not tell the old range from the new");
+        var sampler = new ArchitectureSampler(p, 2);
+        for (int n = 0; n < 500; n++) Assert.InRange(model.PredictMs(sampler.Sample(canonical: false)), lo - 1e-12, hi + 1e-12);
+    }
+
     [Theory]
     [InlineData("fashion-small")]
     [InlineData("imagenet")]
