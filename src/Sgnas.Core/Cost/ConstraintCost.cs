@@ -21,8 +21,11 @@ public abstract class ConstraintCost
     public abstract double Of(Architecture arch);
     /// <summary>The cost of relaxed weights [B, layers, e_max, options] → [B], differentiable.</summary>
     public abstract Tensor Of(Tensor m);
-    /// <summary>Cost of the smallest and largest architectures of the space.</summary>
-    public (double Min, double Max) Range() => (Of(Architecture.Smallest(Preset)), Of(Architecture.Largest(Preset)));
+    /// <summary>
+    /// The lowest and highest cost over the whole space: for FLOPs those of the smallest and largest architectures;
+    /// a measured latency table need not be monotone, so its extremes come from <see cref="LatencyCostModel.Range"/>.
+    /// </summary>
+    public virtual (double Min, double Max) Range() => (Of(Architecture.Smallest(Preset)), Of(Architecture.Largest(Preset)));
 
     /// <summary>
     /// The generator's default constraint interval [C_low, C_high] in <see cref="Unit"/>: for FLOPs the preset's
@@ -92,6 +95,7 @@ public abstract class ConstraintCost
         public override double Of(Architecture arch) => model.PredictMs(arch);
         public override Tensor Of(Tensor m) => model.ExpectedMs(m);
         public override LatencyTable? LatencyTable => model.Table;
+        public override (double Min, double Max) Range() => model.Range();
         public override string Identity => $"latency:{model.Table.Sha256()}" + (model.ApplyCorrection ? "" : ":raw");
     }
 }

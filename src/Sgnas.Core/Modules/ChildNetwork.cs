@@ -1,3 +1,4 @@
+using Sgnas.Runtime;
 using Sgnas.SearchSpace;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -115,13 +116,13 @@ public sealed class ChildBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         int c = _g.InChannels;
-        var h = Act.Apply(Bn(expand_bn, expand.call(x)), _act);
+        var h = Act.Apply(Bn(expand_bn, ChannelsLast.Pointwise(expand, x)), _act);
         var groups = h.split(c, dim: 1);
         var outs = new Tensor[dw.Count];
         for (int j = 0; j < dw.Count; j++) outs[j] = dw[j].call(groups[j]);
         h = Act.Apply(Bn(dw_bn, outs.Length == 1 ? outs[0] : torch.cat(outs, 1)), _act);
         if (se is not null) h = se.call(h);
-        var y = Bn(project_bn, project.call(h));
+        var y = Bn(project_bn, ChannelsLast.Pointwise(project, h));
         return _g.HasResidual ? y + x : y;
     }
 }

@@ -1,3 +1,4 @@
+using Sgnas.Runtime;
 using Sgnas.SearchSpace;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -45,7 +46,7 @@ public sealed class Stem : nn.Module<Tensor, Tensor>
         var h = Act.Apply(Bn(bn, conv.call(x)), _act);
         h = Act.Apply(Bn(first_dw_bn, first_dw.call(h)), _act);
         if (first_se is not null) h = first_se.call(h);
-        return Bn(first_pw_bn, first_pw.call(h));
+        return Bn(first_pw_bn, ChannelsLast.Pointwise(first_pw, h));
     }
 
     /// <summary>The SE gate of the first MBConv (after its depthwise stage), or null.</summary>
@@ -82,7 +83,7 @@ public sealed class Head : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        var h = Act.Apply(Bn(bn, conv.call(x)), _act);
+        var h = Act.Apply(Bn(bn, ChannelsLast.Pointwise(conv, x)), _act);
         h = h.mean(new long[] { 2, 3 });
         return classifier.call(dropout.call(h));
     }

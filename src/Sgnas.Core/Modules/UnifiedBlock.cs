@@ -1,3 +1,4 @@
+using Sgnas.Runtime;
 using Sgnas.Distributed;
 using Sgnas.SearchSpace;
 using TorchSharp;
@@ -81,7 +82,7 @@ public sealed class UnifiedBlock : nn.Module
     {
         int c = _g.InChannels, e = choice.Expansion, active = e * c;
         bool training = this.training;
-        var h = F.conv2d(x, expand.weight!.narrow(0, 0, active));
+        var h = ChannelsLast.Pointwise(x, expand.weight!.narrow(0, 0, active));
         h = BatchNormDispatch.Functional(h, expand_bn.running_mean!.narrow(0, 0, active), expand_bn.running_var!.narrow(0, 0, active),
             expand_bn.weight!.narrow(0, 0, active), expand_bn.bias!.narrow(0, 0, active), training, expand_bn.momentum ?? 0.1, expand_bn.eps);
         h = F.relu6(h);
@@ -120,7 +121,7 @@ public sealed class UnifiedBlock : nn.Module
             for (int j = 0; j < e; j++) outs[j] = F.relu6(Bn(bns[j], convs[j]));
             dw = e == 1 ? outs[0] : torch.cat(outs, 1);
         }
-        var y = F.conv2d(dw, project.weight!.narrow(1, 0, active));
+        var y = ChannelsLast.Pointwise(dw, project.weight!.narrow(1, 0, active));
         y = sbn.Forward(y, e);
         return _g.HasResidual ? y + x : y;
     }
@@ -135,8 +136,25 @@ public sealed class UnifiedBlock : nn.Module
     /// <param name="m">Weights of this layer, [e_max, options] (options = kernels then skip).</param>
     public Tensor ForwardRelaxed(Tensor x, Tensor m)
     {
+        int K = _kernels.Count;
+        var h = F.relu6(Bn(expand_bn, ChannelsLast.Pointwise(expand, x)));
+        var mixed = !training && FuseRelaxedDepthwise ? MixDepthwiseFolded(h, m) : MixDepthwise(h, m);
+        var y = ChannelsLast.Pointwise(project, mixed);
+        y = sbn.ForwardRelaxed(y, RateProbabilities(m.select(1, K), _minExpansion, _subBlocks));
+        return _g.HasResidual ? y + x : y;
+    }
+
+    /// <summary>
+    /// Whether <see cref="ForwardRelaxed"/> on a block in eval mode (the frozen supernet of generator training) mixes
+    /// the depthwise options with one depthwise conv per kernel size over all sub-blocks, BN folded into it, instead of
+    /// e_max·K convs and BNs. Equal up to float rounding; off only to compare the two (tests, benchmarks).
+    /// </summary>
+    internal static bool FuseRelaxedDepthwise { get; set; } = true;
+
+    // Σ_k m[j,k] · ReLU6(BN_{j,k}(DW_{j,k}(h_j))) for every sub-block j, one conv and one BN per (j, k).
+    private Tensor MixDepthwise(Tensor h, Tensor m)
+    {
         int c = _g.InChannels, K = _kernels.Count;
-        var h = F.relu6(Bn(expand_bn, expand.call(x)));
         var groups = h.split(c, dim: 1);
         var outs = new Tensor[_subBlocks];
         for (int j = 0; j < _subBlocks; j++)
@@ -150,9 +168,35 @@ public sealed class UnifiedBlock : nn.Module
             }
             outs[j] = s!;
         }
-        var y = project.call(torch.cat(outs, 1));
-        y = sbn.ForwardRelaxed(y, RateProbabilities(m.select(1, K), _minExpansion, _subBlocks));
-        return _g.HasResidual ? y + x : y;
+        return torch.cat(outs, 1);
+    }
+
+    // The same sum with the BNs in eval mode: BN_{j,k} is then the per-channel affine map a·z + b with
+    // a = γ/√(σ² + ε), b = β − μ·a, so BN(DW(h_j)) = conv(h_j, a·W) + b. The convs of one kernel size k over all
+    // sub-blocks are one depthwise conv over h (groups e_max·c_in), which turns 3·e_max·K small ops per layer into
+    // about 4·K (docs/performance.md).
+    private Tensor MixDepthwiseFolded(Tensor h, Tensor m)
+    {
+        int c = _g.InChannels, K = _kernels.Count;
+        Tensor? mixed = null;
+        for (int k = 0; k < K; k++)
+        {
+            var weights = new Tensor[_subBlocks];
+            var biases = new Tensor[_subBlocks];
+            for (int j = 0; j < _subBlocks; j++)
+            {
+                var (conv, bn) = Depthwise(j, k);
+                var a = bn.weight! / (bn.running_var! + bn.eps).sqrt();
+                weights[j] = conv.weight! * a.view(-1, 1, 1, 1);
+                biases[j] = bn.bias! - bn.running_mean! * a;
+            }
+            int ks = _kernels[k];
+            var t = F.relu6(F.conv2d(h, torch.cat(weights), torch.cat(biases), strides: new long[] { _g.Stride, _g.Stride },
+                padding: new long[] { ks / 2, ks / 2 }, groups: _subBlocks * c));
+            var w = m.select(1, k).repeat_interleave(c).view(1, -1, 1, 1);
+            mixed = mixed is null ? t * w : mixed + t * w;
+        }
+        return mixed!;
     }
 
     /// <summary>
@@ -188,7 +232,7 @@ public sealed class UnifiedBlock : nn.Module
         // A skip in the middle: the expand conv and its BN are per output channel, so computing them at full width and
         // keeping the active groups gives exactly the active channels (in train mode the skipped groups' statistics
         // also move; they are not on this path, and BN recalibration resets them before the next candidate).
-        var h = F.relu6(Bn(expand_bn, expand.call(x)));
+        var h = F.relu6(Bn(expand_bn, ChannelsLast.Pointwise(expand, x)));
         var groups = h.split(c, dim: 1);
         var outs = new Tensor[active.Count];
         for (int n = 0; n < active.Count; n++)
@@ -197,7 +241,7 @@ public sealed class UnifiedBlock : nn.Module
             outs[n] = F.relu6(Bn(bn, conv.call(groups[active[n]])));
         }
         using var columns = torch.tensor(active.SelectMany(j => Enumerable.Range(j * c, c)).Select(i => (long)i).ToArray(), device: x.device);
-        var y = F.conv2d(torch.cat(outs, 1), project.weight!.index_select(1, columns));
+        var y = ChannelsLast.Pointwise(torch.cat(outs, 1), project.weight!.index_select(1, columns));
         y = sbn.Forward(y, active.Count);
         return _g.HasResidual ? y + x : y;
     }

@@ -13,10 +13,11 @@ namespace Sgnas.Runtime;
 public static class ChannelsLast
 {
     /// <summary>
-    /// Whether networks convert their input batch to channels-last. Off by default: measured 1.5× faster for
-    /// training steps, but in eval mode a ChildNetwork on a batch of more than one image differs from the NCHW
-    /// (and ONNX Runtime) result by up to 7e-3 in the logits, more than rounding (docs/performance.md, open).
-    /// <c>SGNAS_CHANNELS_LAST=1</c> turns it on for measurements.
+    /// Whether networks convert their input batch to channels-last. Off by default: training steps run 1.3–2.4×
+    /// faster, but libtorch 2.10's channels-last batch-norm backward in train mode returns gradients off by ~2e-3
+    /// (relative, against float64) when it runs on more than one intra-op thread, while NCHW's are within 1e-7
+    /// (docs/performance.md). Forward passes in both layouts agree (tests compare them and the exported ONNX model).
+    /// <c>SGNAS_CHANNELS_LAST=1</c> turns it on.
     /// </summary>
     public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("SGNAS_CHANNELS_LAST") == "1";
 
@@ -39,6 +40,31 @@ public static class ChannelsLast
             return x.contiguous().reshape(n, h, w, 1).permute(0, 3, 1, 2);
         return x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
     }
+
+    /// <summary>
+    /// A 1×1 convolution (stride 1, no padding, one group) of <paramref name="x"/> with <paramref name="weight"/>
+    /// [C_out, C_in, 1, 1]. On a channels-last batch of more than one image it is computed as the matrix product it
+    /// is, over the NHWC view ([N·H·W, C_in] × [C_in, C_out]), and the result is again channels-last; otherwise it is
+    /// an ordinary conv2d. Why not conv2d on every channels-last batch: libtorch 2.10's oneDNN 1×1 kernel returns
+    /// wrong values on some CPUs when C_out mod 32 is between 1 and 16 and the batch holds more than one image
+    /// (measured on AMD family 26: 48→40 channels off by up to 2.3; docs/performance.md), while the matrix product is
+    /// exact and as fast.
+    /// </summary>
+    public static Tensor Pointwise(Tensor x, Tensor weight, Tensor? bias = null) =>
+        NeedsMatrixProduct(x)
+            ? nn.functional.linear(x.permute(0, 2, 3, 1), weight.flatten(1), bias).permute(0, 3, 1, 2)
+            : nn.functional.conv2d(x, weight, bias);
+
+    /// <summary>
+    /// <paramref name="conv"/> (a 1×1 convolution) applied to <paramref name="x"/> as <see cref="Pointwise(Tensor, Tensor, Tensor?)"/>
+    /// does; where that is the plain convolution it goes through the module, so its forward hooks run
+    /// (<see cref="Cost.FlopsCounter"/> counts with them on a one-image batch).
+    /// </summary>
+    public static Tensor Pointwise(TorchSharp.Modules.Conv2d conv, Tensor x) =>
+        NeedsMatrixProduct(x) ? Pointwise(x, conv.weight!, conv.bias) : conv.call(x);
+
+    private static bool NeedsMatrixProduct(Tensor x) =>
+        x.dim() == 4 && x.shape[0] > 1 && x.shape[2] * x.shape[3] > 1 && IsChannelsLast(x);
 
     /// <summary>True when <paramref name="x"/> [N, C, H, W] has dense NHWC strides.</summary>
     public static bool IsChannelsLast(Tensor x)

@@ -36,6 +36,38 @@ public class SupernetTests
     }
 
     [Fact]
+    public void FoldedRelaxedDepthwiseEqualsOneConvAndBnPerOptionForSoftWeights()
+    {
+        // The frozen supernet's relaxed forward folds each option's BN into its depthwise conv and runs one conv per
+        // kernel size over all sub-blocks; for soft (non-one-hot) weights it must equal the per-option computation.
+        torch.manual_seed(2);
+        var p = Tiny();
+        using var net = new Supernet(p);
+        net.train();
+        var s = new ArchitectureSampler(p, 6);
+        using (no_grad()) for (int i = 0; i < 5; i++) net.Forward(randn(8, 1, 8, 8), s.Sample());
+        net.eval();
+        using var x = randn(3, 1, 8, 8);
+        using var m = randn(p.LayerCount, 6, 4).mul(2).softmax(-1).requires_grad_(true);
+        Tensor folded, unfolded, gFolded, gUnfolded;
+        try
+        {
+            UnifiedBlock.FuseRelaxedDepthwise = true;
+            folded = net.ForwardRelaxed(x, m);
+            folded.square().sum().backward();
+            gFolded = m.grad!.clone(); m.grad!.zero_();
+            UnifiedBlock.FuseRelaxedDepthwise = false;
+            unfolded = net.ForwardRelaxed(x, m);
+            unfolded.square().sum().backward();
+            gUnfolded = m.grad!.clone();
+        }
+        finally { UnifiedBlock.FuseRelaxedDepthwise = true; }
+        Assert.True(folded.allclose(unfolded, rtol: 1e-4, atol: 1e-5), $"max |Δ| = {(folded - unfolded).abs().max().item<float>()}");
+        Assert.True(gFolded.allclose(gUnfolded, rtol: 1e-3, atol: 1e-5), $"max |Δgrad| = {(gFolded - gUnfolded).abs().max().item<float>()}");
+        Assert.True(gFolded.abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
     public void RateProbabilitiesCountActiveSubBlocks()
     {
         // skip weights per sub-block (first two never skip): active = 1, 1, ½, ½, 1, 0
