@@ -147,9 +147,9 @@ public sealed class UnifiedBlock : nn.Module
     /// <summary>
     /// Whether <see cref="ForwardRelaxed"/> on a block in eval mode (the frozen supernet of generator training) mixes
     /// the depthwise options with one depthwise conv per kernel size over all sub-blocks, BN folded into it, instead of
-    /// e_max·K convs and BNs. Equal up to float rounding; off only to compare the two (tests, benchmarks).
+    /// e_max·K convs and BNs. Equal up to float rounding; off (<c>SGNAS_FUSED_RELAXED=0</c>) only to compare the two.
     /// </summary>
-    internal static bool FuseRelaxedDepthwise { get; set; } = true;
+    internal static bool FuseRelaxedDepthwise { get; set; } = Environment.GetEnvironmentVariable("SGNAS_FUSED_RELAXED") != "0";
 
     // Σ_k m[j,k] · ReLU6(BN_{j,k}(DW_{j,k}(h_j))) for every sub-block j, one conv and one BN per (j, k).
     private Tensor MixDepthwise(Tensor h, Tensor m)
