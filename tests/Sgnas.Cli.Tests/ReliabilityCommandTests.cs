@@ -112,12 +112,10 @@ public sealed class ReliabilityCommandTests : IDisposable
     [Fact]
     public void CtrlCStopsAnEvolutionSearchWithExitCode130AndPlainProgressLines()
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { CliRunner.SgnasDll, "search", "--run", _dir, "--dataset", _dir, "--strategy", "evolution",
-                     "--flops", new FlopsLookupTable(_preset).Range().Max.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-                     "--population", "8", "--iterations", "100000", "--top-k", "2", "--recalibration-images", "16", "--val-images", "16" })
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
+        using var p = CliRunner.StartForSignals("search", "--run", _dir, "--dataset", _dir, "--strategy", "evolution",
+            "--flops", new FlopsLookupTable(_preset).Range().Max.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            "--population", "8", "--iterations", "100000", "--top-k", "2", "--recalibration-images", "16", "--val-images", "16");
+        using var reap = new Reaper(p);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var lines = new List<string>();
         var firstLine = new TaskCompletionSource();
@@ -185,5 +183,14 @@ public sealed class ReliabilityCommandTests : IDisposable
         var (exit4, _, stderr4) = CliRunner.Run([.. Args(T(0.4)).Select(a => a == "16" ? "24" : a), "--resume"]);
         Assert.Equal(1, exit4);
         Assert.Contains("other options", stderr4);
+    }
+
+    /// <summary>Kills the process if the test ends before it did (a failed assertion must not leave a search running).</summary>
+    internal sealed class Reaper(Process p) : IDisposable
+    {
+        public void Dispose()
+        {
+            try { if (!p.HasExited) p.Kill(true); } catch (InvalidOperationException) { }
+        }
     }
 }

@@ -96,11 +96,9 @@ public sealed class UnasAndLatencyCommandTests : IDisposable
     {
         // The measurement takes no cancellation token, so the first Ctrl-C ends it at once with the one-line message.
         string path = Path.Combine(_dir, "never.json");
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { CliRunner.SgnasDll, "latency-table", "--preset", "fashion-small", "--warmup", "1", "--repetitions", "100000",
-                     "--min-sample-ms", "0", "--out", path, "--json" })
-            psi.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(psi)!;
+        using var p = CliRunner.StartForSignals("latency-table", "--preset", "fashion-small", "--warmup", "1", "--repetitions", "100000",
+            "--min-sample-ms", "0", "--out", path, "--json");
+        using var reap = new ReliabilityCommandTests.Reaper(p);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var lines = new List<string>();
         var firstLine = new TaskCompletionSource();
