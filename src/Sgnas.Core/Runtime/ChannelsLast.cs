@@ -46,9 +46,9 @@ public static class ChannelsLast
     /// [C_out, C_in, 1, 1]. On a channels-last batch of more than one image it is computed as the matrix product it
     /// is, over the NHWC view ([N·H·W, C_in] × [C_in, C_out]), and the result is again channels-last; otherwise it is
     /// an ordinary conv2d. Why not conv2d on every channels-last batch: libtorch 2.10's oneDNN 1×1 kernel returns
-    /// wrong values on some CPUs when C_out mod 32 is between 1 and 16 and the batch holds more than one image
-    /// (measured on AMD family 26: 48→40 channels off by up to 2.3; docs/performance.md), while the matrix product is
-    /// exact and as fast.
+    /// wrong values on this project's CPU for some output widths (33–45, 65–80, 97–100 of 1..100) when the batch
+    /// holds more than one image (48→40 channels off by up to 2.3; docs/performance.md), while the matrix product
+    /// equals the NCHW convolution.
     /// </summary>
     public static Tensor Pointwise(Tensor x, Tensor weight, Tensor? bias = null) =>
         NeedsMatrixProduct(x)
