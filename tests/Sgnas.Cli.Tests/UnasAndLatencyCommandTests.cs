@@ -96,30 +96,11 @@ public sealed class UnasAndLatencyCommandTests : IDisposable
     {
         // The measurement takes no cancellation token, so the first Ctrl-C ends it at once with the one-line message.
         string path = Path.Combine(_dir, "never.json");
-        using var p = CliRunner.StartForSignals("latency-table", "--preset", "fashion-small", "--warmup", "1", "--repetitions", "100000",
-            "--min-sample-ms", "0", "--out", path, "--json");
-        using var reap = new ReliabilityCommandTests.Reaper(p);
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var lines = new List<string>();
-        var firstLine = new TaskCompletionSource();
-        var stderrDone = Task.Run(() =>
-        {
-            string? line;
-            while ((line = p.StandardError.ReadLine()) != null)
-            {
-                lock (lines) lines.Add(line);
-                if (!line.Contains("NNPACK", StringComparison.Ordinal)) firstLine.TrySetResult();
-            }
-        });
-        Assert.True(firstLine.Task.Wait(TimeSpan.FromMinutes(2)), "no log line on stderr: " + string.Join("\n", lines));
-        using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", p.Id.ToString()])) kill.WaitForExit();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(1)), "latency-table did not stop after SIGINT");
-        stderrDone.Wait(TimeSpan.FromSeconds(10));
-        Assert.Equal(130, p.ExitCode);
-        string all;
-        lock (lines) all = string.Join("\n", lines);
+        var (exit, stdout, all) = CliRunner.Interrupt(line => !line.Contains("NNPACK", StringComparison.Ordinal), "log line",
+            "latency-table", "--preset", "fashion-small", "--warmup", "1", "--repetitions", "100000", "--min-sample-ms", "0", "--out", path, "--json");
+        Assert.Equal(130, exit);
         Assert.Contains("sgnas latency-table: cancelled; nothing was written to", all);
-        Assert.Equal("", stdout.Result);
+        Assert.Equal("", stdout);
         Assert.False(File.Exists(path));
     }
 
