@@ -181,17 +181,15 @@ public sealed class UnifiedBlock : nn.Module
         Tensor? mixed = null;
         for (int k = 0; k < K; k++)
         {
-            var weights = new Tensor[_subBlocks];
-            var biases = new Tensor[_subBlocks];
-            for (int j = 0; j < _subBlocks; j++)
-            {
-                var (conv, bn) = Depthwise(j, k);
-                var a = bn.weight! / (bn.running_var! + bn.eps).sqrt();
-                weights[j] = conv.weight! * a.view(-1, 1, 1, 1);
-                biases[j] = bn.bias! - bn.running_mean! * a;
-            }
+            // Option k of every sub-block, stacked in sub-block order (the channel order of h), then folded at once.
+            var options = Enumerable.Range(0, _subBlocks).Select(j => Depthwise(j, k)).ToArray();
+            Tensor Stack(Func<(Conv2d Conv, BatchNorm2d Bn), Tensor> part) => torch.cat(options.Select(part).ToArray());
+            var eps = torch.tensor(options.SelectMany(o => Enumerable.Repeat((float)o.Bn.eps, c)).ToArray(), device: h.device);
+            var a = Stack(o => o.Bn.weight!) / (Stack(o => o.Bn.running_var!) + eps).sqrt();
+            var weight = Stack(o => o.Conv.weight!) * a.view(-1, 1, 1, 1);
+            var bias = Stack(o => o.Bn.bias!) - Stack(o => o.Bn.running_mean!) * a;
             int ks = _kernels[k];
-            var t = F.relu6(F.conv2d(h, torch.cat(weights), torch.cat(biases), strides: new long[] { _g.Stride, _g.Stride },
+            var t = F.relu6(F.conv2d(h, weight, bias, strides: new long[] { _g.Stride, _g.Stride },
                 padding: new long[] { ks / 2, ks / 2 }, groups: _subBlocks * c));
             var w = m.select(1, k).repeat_interleave(c).view(1, -1, 1, 1);
             mixed = mixed is null ? t * w : mixed + t * w;
