@@ -28,6 +28,12 @@ public abstract class ConstraintCost
     public virtual (double Min, double Max) Range() => (Of(Architecture.Smallest(Preset)), Of(Architecture.Largest(Preset)));
 
     /// <summary>
+    /// An architecture of the lowest cost (<see cref="Range"/>'s minimum): the smallest architecture, or for a latency
+    /// table <see cref="LatencyCostModel.Cheapest"/>. The hard limit repairs down to it.
+    /// </summary>
+    public virtual Architecture Cheapest() => Architecture.Smallest(Preset);
+
+    /// <summary>
     /// The generator's default constraint interval [C_low, C_high] in <see cref="Unit"/>: for FLOPs the preset's
     /// (<see cref="FlopsLookupTable.ConstraintInterval"/>), for latency the whole predicted range of the space.
     /// </summary>
@@ -96,6 +102,7 @@ public abstract class ConstraintCost
         public override Tensor Of(Tensor m) => model.ExpectedMs(m);
         public override LatencyTable? LatencyTable => model.Table;
         public override (double Min, double Max) Range() => model.Range();
+        public override Architecture Cheapest() => model.Cheapest();
         public override string Identity => $"latency:{model.Table.Sha256()}" + (model.ApplyCorrection ? "" : ":raw");
     }
 }

@@ -96,22 +96,32 @@ public sealed class LatencyCostModel
     /// </summary>
     public (double Min, double Max) Range()
     {
+        var (lo, hi) = (Table.SumMs(Extreme(cheapest: true)), Table.SumMs(Extreme(cheapest: false)));
+        return ApplyCorrection && Table.Correction is { } c ? (c.Apply(lo), c.Apply(hi)) : (lo, hi);
+    }
+
+    /// <summary>
+    /// The architecture of the lowest predicted latency (<see cref="Range"/>'s minimum): per layer the rate e and the
+    /// single kernel that minimise PW_i(e) + e · DW_i(k). The floor a latency repair works down to.
+    /// </summary>
+    public Architecture Cheapest() => Extreme(cheapest: true);
+
+    // Per layer the rate and one kernel for all its sub-blocks that make PW_i(e) + e·DW_i(k) smallest (or largest).
+    private Architecture Extreme(bool cheapest)
+    {
         int O = Preset.OptionCount, K = Preset.Kernels.Count, E = Preset.MaxExpansion - Preset.MinExpansion + 1;
-        double lo = Table.FixedMs, hi = Table.FixedMs;
+        var layers = new LayerChoice[Preset.LayerCount];
         for (int i = 0; i < Preset.LayerCount; i++)
         {
-            double dwMin = double.PositiveInfinity, dwMax = double.NegativeInfinity;
-            for (int k = 0; k < K; k++) { dwMin = Math.Min(dwMin, _dw[i * O + k]); dwMax = Math.Max(dwMax, _dw[i * O + k]); }
-            double layerMin = double.PositiveInfinity, layerMax = double.NegativeInfinity;
-            for (int e = 0; e < E; e++)
-            {
-                int rate = Preset.MinExpansion + e;
-                layerMin = Math.Min(layerMin, _pw[i * E + e] + rate * dwMin);
-                layerMax = Math.Max(layerMax, _pw[i * E + e] + rate * dwMax);
-            }
-            lo += layerMin;
-            hi += layerMax;
+            int kBest = 0;
+            for (int k = 1; k < K; k++)
+                if (cheapest ? _dw[i * O + k] < _dw[i * O + kBest] : _dw[i * O + k] > _dw[i * O + kBest]) kBest = k;
+            int eBest = 0;
+            double Layer(int e) => _pw[i * E + e] + (Preset.MinExpansion + e) * _dw[i * O + kBest];
+            for (int e = 1; e < E; e++)
+                if (cheapest ? Layer(e) < Layer(eBest) : Layer(e) > Layer(eBest)) eBest = e;
+            layers[i] = new LayerChoice(Enumerable.Repeat(Preset.Kernels[kBest], Preset.MinExpansion + eBest));
         }
-        return ApplyCorrection && Table.Correction is { } c ? (c.Apply(lo), c.Apply(hi)) : (lo, hi);
+        return new Architecture(layers);
     }
 }

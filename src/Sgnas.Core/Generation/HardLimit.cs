@@ -16,8 +16,8 @@ namespace Sgnas.Generation;
 /// the same rule runs on the table's prediction in ms. Latency is not additive per sub-block (skipping one changes
 /// the layer's rate, hence its pointwise term PW_i(e), docs/latency.md), so each candidate reduction's saving is the
 /// exact difference of the predicted latencies before and after it. A measured table need not be monotone in e; if
-/// no single reduction lowers the prediction while it is still over budget, the repair falls back to the smallest
-/// architecture, whose cost the budget was checked against.
+/// no single reduction lowers the prediction while it is still over budget, the repair falls back to the cheapest
+/// architecture (<see cref="ConstraintCost.Cheapest"/>, not always the smallest), whose cost the budget was checked against.
 /// </para>
 /// </summary>
 public static class HardLimit
@@ -34,10 +34,10 @@ public static class HardLimit
         if (cost.FlopsTable is { } flops) return ApplyPath(preset, flops, alpha, target);
         int L = preset.LayerCount, S = preset.MaxExpansion, O = preset.OptionCount, skip = preset.SkipIndex;
         var opts = AlphaDecoding.ArgMaxOptions(preset, alpha);
-        var smallest = Architecture.Smallest(preset);
+        var smallest = cost.Cheapest();
         double min = cost.Of(smallest);
         if (target < min - 1e-9)
-            throw new ArgumentOutOfRangeException(nameof(target), target, $"no architecture of '{preset.Name}' costs at most {target} {cost.Unit}; the smallest costs {min:F4} {cost.Unit}.");
+            throw new ArgumentOutOfRangeException(nameof(target), target, $"no architecture of '{preset.Name}' costs at most {target} {cost.Unit}; the cheapest costs {min:F4} {cost.Unit}.");
         double current = cost.Of(AlphaDecoding.FromOptions(preset, opts));
         bool repaired = false;
         while (current > target)

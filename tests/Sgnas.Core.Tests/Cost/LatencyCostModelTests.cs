@@ -69,6 +69,18 @@ public class LatencyCostModelTests
         var sampler = new ArchitectureSampler(p, 2);
         for (int n = 0; n < 500; n++) Assert.InRange(model.PredictMs(sampler.Sample(canonical: false)), lo - 1e-12, hi + 1e-12);        // The cost the generator, the searches and the CLI use reports the same range.
         Assert.Equal((lo, hi), ConstraintCost.Latency(model).Range());
+        // The cheapest architecture is the minimum, and the hard limit repairs down to it: a budget between the true
+        // minimum and the smallest architecture's latency is met, not refused.
+        Assert.Equal(lo, model.PredictMs(model.Cheapest()), 9);
+        var cost = ConstraintCost.Latency(model);
+        double smallest = model.PredictMs(Architecture.Smallest(p));
+        if (lo < smallest)
+        {
+            double target = 0.5 * (lo + smallest);
+            var alpha = Enumerable.Repeat(1f, p.LayerCount * p.MaxExpansion * p.OptionCount).ToArray();
+            var (path, _) = Sgnas.Generation.HardLimit.ApplyPath(p, cost, alpha, target);
+            Assert.True(model.PredictMs(path.ToArchitecture()) <= target + 1e-12, $"repaired to {model.PredictMs(path.ToArchitecture())} ms > {target} ms");
+        }
     }
 
     [Theory]
