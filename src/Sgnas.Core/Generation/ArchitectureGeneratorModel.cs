@@ -177,10 +177,13 @@ public sealed class ArchitectureGeneratorModel : IDisposable
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         Generator.eval();
-        var prior = PriorPool.PriorBatch(targetsM, _device);
+        // One prior per pool entry and an index per target: the heads run per distinct prior, not per target
+        // (ArchitectureGenerator.ForwardShared; same α as the forward on the per-target prior batch).
+        var priors = PriorPool.AllPriors(_device);
+        var index = tensor(targetsM.Select(t => (long)PriorPool.NearestIndex(t)).ToArray(), device: _device);
         var c = tensor(ConstraintNormalization.NormalizeAll(targetsM, LowM, HighM), device: _device);
         int n = targetsM.Count;
-        if (n <= AlphaChunk) return Generator.call(prior, c).cpu().MoveToOuterDisposeScope();
+        if (n <= AlphaChunk) return Generator.ForwardShared(priors, index, c).cpu().MoveToOuterDisposeScope();
         // Every sample is independent (no batch statistics in G), so chunks give the same α. A chunk's activations
         // (32 channels over the L × e_max·options map) stay within the CPU caches; one pass over 10 000 budgets
         // would hold about 2 GB of intermediates at once (docs/performance.md).
@@ -189,7 +192,7 @@ public sealed class ArchitectureGeneratorModel : IDisposable
         {
             int len = Math.Min(AlphaChunk, n - start);
             using var inner = NewDisposeScope();
-            chunks.Add(Generator.call(prior.narrow(0, start, len), c.narrow(0, start, len)).cpu().MoveToOuterDisposeScope());
+            chunks.Add(Generator.ForwardShared(priors, index.narrow(0, start, len), c.narrow(0, start, len)).cpu().MoveToOuterDisposeScope());
         }
         return torch.cat(chunks, 0).MoveToOuterDisposeScope();
     }

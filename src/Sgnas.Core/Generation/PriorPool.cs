@@ -134,12 +134,24 @@ public sealed class PriorPool
     }
 
     /// <summary>The prior whose cost is nearest to <paramref name="targetM"/> (in the pool's unit; ties: the lower bucket).</summary>
-    public PriorEntry Nearest(double targetM)
+    public PriorEntry Nearest(double targetM) => _entries[NearestIndex(targetM)];
+
+    /// <summary>Index in <see cref="Entries"/> of <see cref="Nearest"/>.</summary>
+    public int NearestIndex(double targetM)
     {
         int best = 0;
         for (int i = 1; i < _entries.Length; i++)
             if (Math.Abs(_entries[i].Cost - targetM) < Math.Abs(_entries[best].Cost - targetM)) best = i;
-        return _entries[best];
+        return best;
+    }
+
+    /// <summary>Every entry's prior as the generator input, shape [P, 1, L, e_max·options] in <see cref="Entries"/> order.</summary>
+    public Tensor AllPriors(Device? device = null)
+    {
+        int L = _preset.LayerCount, W = _preset.MaxExpansion * _preset.OptionCount;
+        var data = new float[_entries.Length * L * W];
+        for (int i = 0; i < _entries.Length; i++) OneHot(_entries[i]).CopyTo(data, i * L * W);
+        return tensor(data, new long[] { _entries.Length, 1, L, W }, device: device);
     }
 
     /// <summary>One-hot map of <paramref name="entry"/>, flattened [L, e_max, options].</summary>

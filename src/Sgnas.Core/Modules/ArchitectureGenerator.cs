@@ -106,9 +106,39 @@ public sealed class ArchitectureGenerator : nn.Module<Tensor, Tensor, Tensor>
             throw new ArgumentException($"constraint has {constraint.numel()} values for {n} priors; give one per prior.");
         var b = prior.reshape(n, 1, Layers, w);
         var hc = constraint.reshape(n, 1, 1, 1).to_type(b.dtype).expand(n, ConstraintChannels, Layers, w);
-        var s = hc_head.call(hc) + bb_head.call(b);
+        return Trunk(hc_head.call(hc) + bb_head.call(b));
+    }
+
+    /// <summary>
+    /// α for N constraints whose priors are rows of <paramref name="priors"/> (P distinct priors, [P, 1, L, e_max·options]
+    /// or [P, L, e_max, options]) chosen by <paramref name="index"/> [N]: the values of
+    /// <c>forward(priors[index], constraint)</c> (to float rounding), at the cost of the trunk alone per constraint. Why:
+    /// generation answers many budgets with few priors (the pool's buckets), and the two heads are 40 % of G's
+    /// arithmetic. The prior head runs once per distinct prior. The constraint head runs twice in all: it has no
+    /// biases and only ReLUs, so it is positively homogeneous, and on the constant map c·1 it equals
+    /// max(c, 0)·head(1) + max(−c, 0)·head(−1).
+    /// </summary>
+    public Tensor ForwardShared(Tensor priors, Tensor index, Tensor constraint)
+    {
+        long w = SubBlocks * Options;
+        long p = priors.shape[0], n = index.numel();
+        if (priors.numel() != p * Layers * w)
+            throw new ArgumentException($"priors must be [P, 1, {Layers}, {w}] or [P, {Layers}, {SubBlocks}, {Options}]; got [{string.Join(", ", priors.shape)}].");
+        if (constraint.numel() != n)
+            throw new ArgumentException($"constraint has {constraint.numel()} values for {n} prior indices; give one per index.");
+        var b = priors.reshape(p, 1, Layers, w);
+        var unit = torch.stack([ones(ConstraintChannels, Layers, w, dtype: b.dtype, device: b.device), -ones(ConstraintChannels, Layers, w, dtype: b.dtype, device: b.device)]);
+        var hc = hc_head.call(unit);
+        var c = constraint.reshape(n, 1, 1, 1).to_type(b.dtype);
+        var s = bb_head.call(b).index_select(0, index.reshape(n).to_type(ScalarType.Int64))
+            .addcmul_(nn.functional.relu(c), hc.narrow(0, 0, 1), 1).addcmul_(nn.functional.relu(-c), hc.narrow(0, 1, 1), 1);
+        return Trunk(s);
+    }
+
+    // head, body, tail around the sum s of the two heads (class remarks).
+    private Tensor Trunk(Tensor s)
+    {
         var y = body.call(head.call(s));
-        var alpha = tail.call(y + s);
-        return alpha.reshape(n, Layers, SubBlocks, Options);
+        return tail.call(y + s).reshape(s.shape[0], Layers, SubBlocks, Options);
     }
 }

@@ -60,15 +60,15 @@ public static class GenerationBenchmark
         return result;
     }
 
-    /// <summary>Multiply-accumulates of the generator's convolutions for one budget (3×3 convs over the L × e_max·options map).</summary>
+    /// <summary>
+    /// Multiply-accumulates of the generator's convolutions per budget (3×3 convs over the L × e_max·options map):
+    /// head, body and tail. The two input heads are not per budget: generation runs the prior head once per prior
+    /// of the pool and the constraint head twice in all (<see cref="ArchitectureGenerator.ForwardShared"/>).
+    /// </summary>
     public static double MacsPerBudget(SearchSpacePreset preset, GeneratorOptions o)
     {
         double pixels = preset.LayerCount * preset.MaxExpansion * preset.OptionCount, n = o.HiddenChannels;
-        double perPixel = 9 * (o.ConstraintChannels * n + 2 * n * n   // constraint head: 3 convs
-                             + 1 * n + n * n                          // prior head: 2 convs
-                             + n * n + o.BodyLayers * n * n           // head and body
-                             + n * 1);                                // tail
-        return pixels * perPixel;
+        return pixels * 9 * (n * n + o.BodyLayers * n * n + n * 1);
     }
 
     private static double Median(List<double> values)
