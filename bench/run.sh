@@ -33,7 +33,7 @@ FAIR=$("$PY" -c "import json,sys; print(';'.join(json.load(open(sys.argv[1]))['f
 echo "bench: architecture $ARCH" >&2
 echo "bench: fair paths $FAIR" >&2
 
-ours() {  # threads variant (NCHW is the project's default; SGNAS_CHANNELS_LAST=1 gives channels-last)
+ours() {  # threads variant (channels-last is the project's default; SGNAS_CHANNELS_LAST=0 gives NCHW)
   SGNAS_CHANNELS_LAST=$([ "$2" = nchw ] && echo 0 || echo 1) $SGNAS bench --preset "$PRESET" --workloads "$WORKLOADS" --arch "$ARCH" --fair-paths "$FAIR" \
     --steps "$STEPS" --warmup "$WARMUP" --threads "$1" --json 2>/dev/null |
     "$PY" -c "import json,sys; r=json.load(sys.stdin); print(json.dumps({'side':'ours','variant':sys.argv[1],'threads':r['threads'],
