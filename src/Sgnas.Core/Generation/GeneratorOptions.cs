@@ -80,6 +80,14 @@ public sealed record GeneratorOptions
     public GeneratorSelectionRule Selection { get; init; } = GeneratorSelectionRule.Accuracy;
     /// <summary>Largest mean relative FLOPs error over the evaluation targets for an epoch to count as fitting the constraint.</summary>
     public double SelectionTolerance { get; init; } = 0.05;
+    /// <summary>
+    /// Extra targets drawn per step whose constraint loss L_C (Eq. 8, on their own Gumbel-relaxed α; Eq. 9 needs no
+    /// supernet pass) is averaged with the step target's. 0 = the paper: one target per step. Eq. 10's objective is
+    /// an expectation over targets; its cross-entropy term needs a supernet forward per target, its L_C term costs
+    /// one generator row, so more L_C samples per step reduce the noise of the cost mapping at almost no cost
+    /// (docs/generator.md, "Cost targets per step").
+    /// </summary>
+    public int ExtraCostTargets { get; init; }
     /// <summary>Seed of the generator's initialisation, the Gumbel noise, the target draws and the prior pool.</summary>
     public int Seed { get; init; }
 
@@ -123,6 +131,7 @@ public sealed record GeneratorOptions
         Check(EvaluationBatches >= 0, nameof(EvaluationBatches), EvaluationBatches, "must be ≥ 0.");
         Check(AccuracyTargets >= 1, nameof(AccuracyTargets), AccuracyTargets, "must be at least 1.");
         Check(SelectionTolerance >= 0, nameof(SelectionTolerance), SelectionTolerance, "must be ≥ 0.");
+        Check(ExtraCostTargets is >= 0 and <= 4096, nameof(ExtraCostTargets), ExtraCostTargets, "must lie in 0..4096.");
         Check(Enum.IsDefined(Selection), nameof(Selection), Selection, "is not a known rule.");
     }
 }

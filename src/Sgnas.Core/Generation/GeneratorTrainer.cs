@@ -122,8 +122,8 @@ public sealed class GeneratorTrainer
             if (checkpoint?.Restore(generator, optimizer, noise, history, o, data, validationIndices, batches.BatchesPerEpoch) is { } resumed)
             {
                 (startEpoch, temperature, best) = (resumed.Epoch, resumed.Temperature, resumed.Best);
-                // One target draw per step: replaying them puts the stream where the uninterrupted run has it.
-                for (long i = 0; i < (long)startEpoch * batches.BatchesPerEpoch; i++) targetRandom.NextDouble();
+                // 1 + ExtraCostTargets target draws per step: replaying them puts the stream where the uninterrupted run has it.
+                for (long i = 0; i < (long)startEpoch * batches.BatchesPerEpoch * (1 + o.ExtraCostTargets); i++) targetRandom.NextDouble();
             }
             for (int epoch = startEpoch; epoch < o.Epochs; epoch++)
             {
@@ -137,9 +137,12 @@ public sealed class GeneratorTrainer
                     cancellationToken.ThrowIfCancellationRequested();
                     using var scope = NewDisposeScope();
                     using var b = batch;
-                    double target = low + targetRandom.NextDouble() * width;
-                    var prior = pool.PriorBatch(new[] { target }, _device);
-                    var c = tensor(new[] { (float)ConstraintNormalization.Normalize(target, low, high) }, device: _device);
+                    // Row 0 is the step's target (cross-entropy and L_C); rows 1.. only add L_C samples (ExtraCostTargets).
+                    var targets = new double[1 + o.ExtraCostTargets];
+                    for (int i = 0; i < targets.Length; i++) targets[i] = low + targetRandom.NextDouble() * width;
+                    double target = targets[0];
+                    var prior = pool.PriorBatch(targets, _device);
+                    var c = tensor(ConstraintNormalization.NormalizeAll(targets, low, high), device: _device);
                     var alpha = generator.call(prior, c);
                     var g = GumbelSoftmax.Noise(alpha.shape, noise, _device);
                     var m = GumbelSoftmax.Relax(alpha, temperature, mask, g, o.HardGumbel);
@@ -147,7 +150,7 @@ public sealed class GeneratorTrainer
                     var (images, labels, weight) = parallel.Shard(b);
                     var logits = _supernet.ForwardRelaxed(images, m[0]);
                     var ce = F.cross_entropy(logits, labels);
-                    var (loss, lc) = GeneratorLoss.Compute(ce, relaxedCost, tensor(new[] { (float)target }, device: _device), lambda, margin, o.OverBudgetPenalty);
+                    var (loss, lc) = GeneratorLoss.Compute(ce, relaxedCost, tensor(targets.Select(t => (float)t).ToArray(), device: _device), lambda, margin, o.OverBudgetPenalty);
                     double lossV = loss.item<float>(), ceV = ce.item<float>(), lcV = lc.item<float>();
                     if (!double.IsFinite(lossV))
                         throw new InvalidOperationException(

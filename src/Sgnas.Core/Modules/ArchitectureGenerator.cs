@@ -1,3 +1,4 @@
+using Sgnas.Runtime;
 using Sgnas.SearchSpace;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -16,6 +17,10 @@ namespace Sgnas.Modules;
 /// y    = body(head(s))      head: conv+ReLU; body: bodyLayers × (conv+ReLU)
 /// α    = tail(y + s)        residual around head+body (as the reference: body output + the sum s); tail: conv → 1 channel
 /// </code>
+/// The maps run channels-last whatever <see cref="ChannelsLast.Enabled"/> says: libtorch 2.10's NCHW 3×3
+/// convolution on this project's CPU returns wrong input gradients for the 32 → 1 tail on batches of more than one
+/// map (NaN or off by 100 %) and wrong outputs for 24 input channels, while channels-last agrees with float64 to 1e-6
+/// (docs/performance.md, "Dense convolutions in NCHW"; tests compare batched and per-sample values and gradients).
 /// Convs before the tail have no bias (reference <c>ConvRelu</c>); the tail has one. Weights ~ N(0, 2/(k²·c_out)),
 /// biases 0 (reference initialisation), drawn from the given seed. Every sample of a batch is processed
 /// independently, so N constraints are one forward pass.
@@ -104,8 +109,8 @@ public sealed class ArchitectureGenerator : nn.Module<Tensor, Tensor, Tensor>
             throw new ArgumentException($"prior must be [N, 1, {Layers}, {w}] or [N, {Layers}, {SubBlocks}, {Options}]; got [{string.Join(", ", prior.shape)}].");
         if (constraint.numel() != n)
             throw new ArgumentException($"constraint has {constraint.numel()} values for {n} priors; give one per prior.");
-        var b = prior.reshape(n, 1, Layers, w);
-        var hc = constraint.reshape(n, 1, 1, 1).to_type(b.dtype).expand(n, ConstraintChannels, Layers, w);
+        var b = ChannelsLast.Convert(prior.reshape(n, 1, Layers, w));
+        var hc = ChannelsLast.Convert(constraint.reshape(n, 1, 1, 1).to_type(b.dtype).expand(n, ConstraintChannels, Layers, w));
         return Trunk(hc_head.call(hc) + bb_head.call(b));
     }
 
@@ -126,8 +131,8 @@ public sealed class ArchitectureGenerator : nn.Module<Tensor, Tensor, Tensor>
             throw new ArgumentException($"priors must be [P, 1, {Layers}, {w}] or [P, {Layers}, {SubBlocks}, {Options}]; got [{string.Join(", ", priors.shape)}].");
         if (constraint.numel() != n)
             throw new ArgumentException($"constraint has {constraint.numel()} values for {n} prior indices; give one per index.");
-        var b = priors.reshape(p, 1, Layers, w);
-        var unit = torch.stack([ones(ConstraintChannels, Layers, w, dtype: b.dtype, device: b.device), -ones(ConstraintChannels, Layers, w, dtype: b.dtype, device: b.device)]);
+        var b = ChannelsLast.Convert(priors.reshape(p, 1, Layers, w));
+        var unit = ChannelsLast.Convert(torch.stack([ones(ConstraintChannels, Layers, w, dtype: b.dtype, device: b.device), -ones(ConstraintChannels, Layers, w, dtype: b.dtype, device: b.device)]));
         var hc = hc_head.call(unit);
         var c = constraint.reshape(n, 1, 1, 1).to_type(b.dtype);
         var s = bb_head.call(b).index_select(0, index.reshape(n).to_type(ScalarType.Int64))

@@ -54,7 +54,7 @@ public sealed class GenerationChunkTests
         var shared = g.ForwardShared(priors, index, c);
         var plain = g.call(priors.index_select(0, index), c);
         Assert.Equal(plain.shape, shared.shape);
-        Assert.True(plain.allclose(shared, rtol: 1e-5, atol: 1e-5), $"max |Δ| = {(plain - shared).abs().max().item<float>()}");
+        Assert.True(plain.allclose(shared, rtol: 1e-5, atol: 5e-5), $"max |Δ| = {(plain - shared).abs().max().item<float>()}");
         // The same prior under constraints of opposite sign gives different α: the constraint head is not lost.
         Assert.False(shared[0].allclose(shared[6], rtol: 1e-3, atol: 1e-3));
     }

@@ -137,7 +137,8 @@ public sealed class StageCrashTests : IDisposable
         var data = GeneratorTestData.Images(96, 1);
         using var supernet = GeneratorTestData.TrainedSupernet(preset, data, steps: 4);
         var validation = Enumerable.Range(0, 64).ToArray();
-        var options = new GeneratorOptions { Epochs = 2, BatchSize = 32, LearningRate = 1e-2, EvaluationTargets = 4, EvaluationBatches = 1, Seed = 5, PriorBuckets = 4 };
+        // Extra cost targets: the resume must also replay their draws (1 + 3 per step), or the target stream shifts.
+        var options = new GeneratorOptions { Epochs = 2, BatchSize = 32, LearningRate = 1e-2, EvaluationTargets = 4, EvaluationBatches = 1, Seed = 5, PriorBuckets = 4, ExtraCostTargets = 3 };
 
         void TrainAndSave(RunFolder run, bool resume)
         {
