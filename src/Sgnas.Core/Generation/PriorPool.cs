@@ -146,13 +146,7 @@ public sealed class PriorPool
     }
 
     /// <summary>Every entry's prior as the generator input, shape [P, 1, L, e_max·options] in <see cref="Entries"/> order.</summary>
-    public Tensor AllPriors(Device? device = null)
-    {
-        int L = _preset.LayerCount, W = _preset.MaxExpansion * _preset.OptionCount;
-        var data = new float[_entries.Length * L * W];
-        for (int i = 0; i < _entries.Length; i++) OneHot(_entries[i]).CopyTo(data, i * L * W);
-        return tensor(data, new long[] { _entries.Length, 1, L, W }, device: device);
-    }
+    public Tensor AllPriors(Device? device = null) => Batch(_entries, device);
 
     /// <summary>One-hot map of <paramref name="entry"/>, flattened [L, e_max, options].</summary>
     public float[] OneHot(PriorEntry entry) => entry.Architecture.ToOneHot(_preset);
@@ -160,12 +154,15 @@ public sealed class PriorPool
     /// <summary>
     /// Priors of the nearest entries for each target as the generator input, shape [N, 1, L, e_max·options].
     /// </summary>
-    public Tensor PriorBatch(IReadOnlyList<double> targetsM, Device? device = null)
+    public Tensor PriorBatch(IReadOnlyList<double> targetsM, Device? device = null) => Batch(targetsM.Select(Nearest).ToArray(), device);
+
+    // The one-hot maps of entries as a generator input batch [N, 1, L, e_max·options].
+    private Tensor Batch(IReadOnlyList<PriorEntry> entries, Device? device)
     {
         int L = _preset.LayerCount, W = _preset.MaxExpansion * _preset.OptionCount;
-        var data = new float[targetsM.Count * L * W];
-        for (int n = 0; n < targetsM.Count; n++) OneHot(Nearest(targetsM[n])).CopyTo(data, n * L * W);
-        return tensor(data, new long[] { targetsM.Count, 1, L, W }, device: device);
+        var data = new float[entries.Count * L * W];
+        for (int n = 0; n < entries.Count; n++) OneHot(entries[n]).CopyTo(data, n * L * W);
+        return tensor(data, new long[] { entries.Count, 1, L, W }, device: device);
     }
 
     /// <summary>

@@ -101,15 +101,10 @@ public sealed class ArchitectureGenerator : nn.Module<Tensor, Tensor, Tensor>
     /// <returns>α of shape [N, L, e_max, options].</returns>
     public override Tensor forward(Tensor prior, Tensor constraint)
     {
-        long w = SubBlocks * Options;
-        long n = prior.shape[0];
-        bool flat = prior.dim() == 4 && prior.shape[1] == 1 && prior.shape[2] == Layers && prior.shape[3] == w;
-        bool map = prior.dim() == 4 && prior.shape[1] == Layers && prior.shape[2] == SubBlocks && prior.shape[3] == Options;
-        if (!flat && !map)
-            throw new ArgumentException($"prior must be [N, 1, {Layers}, {w}] or [N, {Layers}, {SubBlocks}, {Options}]; got [{string.Join(", ", prior.shape)}].");
+        var b = PriorMaps(prior, "prior", "N");
+        long n = b.shape[0], w = b.shape[3];
         if (constraint.numel() != n)
             throw new ArgumentException($"constraint has {constraint.numel()} values for {n} priors; give one per prior.");
-        var b = ChannelsLast.Convert(prior.reshape(n, 1, Layers, w));
         var hc = ChannelsLast.Convert(constraint.reshape(n, 1, 1, 1).to_type(b.dtype).expand(n, ConstraintChannels, Layers, w));
         return Trunk(hc_head.call(hc) + bb_head.call(b));
     }
@@ -125,19 +120,27 @@ public sealed class ArchitectureGenerator : nn.Module<Tensor, Tensor, Tensor>
     /// </summary>
     public Tensor ForwardShared(Tensor priors, Tensor index, Tensor constraint)
     {
-        long w = SubBlocks * Options;
-        long p = priors.shape[0], n = index.numel();
-        if (priors.numel() != p * Layers * w)
-            throw new ArgumentException($"priors must be [P, 1, {Layers}, {w}] or [P, {Layers}, {SubBlocks}, {Options}]; got [{string.Join(", ", priors.shape)}].");
+        var b = PriorMaps(priors, "priors", "P");
+        long n = index.numel(), w = b.shape[3];
         if (constraint.numel() != n)
             throw new ArgumentException($"constraint has {constraint.numel()} values for {n} prior indices; give one per index.");
-        var b = ChannelsLast.Convert(priors.reshape(p, 1, Layers, w));
         var unit = ChannelsLast.Convert(torch.stack([ones(ConstraintChannels, Layers, w, dtype: b.dtype, device: b.device), -ones(ConstraintChannels, Layers, w, dtype: b.dtype, device: b.device)]));
         var hc = hc_head.call(unit);
         var c = constraint.reshape(n, 1, 1, 1).to_type(b.dtype);
         var s = bb_head.call(b).index_select(0, index.reshape(n).to_type(ScalarType.Int64))
             .addcmul_(nn.functional.relu(c), hc.narrow(0, 0, 1), 1).addcmul_(nn.functional.relu(-c), hc.narrow(0, 1, 1), 1);
         return Trunk(s);
+    }
+
+    // A batch of priors, [B, 1, L, e_max·options] or [B, L, e_max, options], as channels-last [B, 1, L, e_max·options] maps.
+    private Tensor PriorMaps(Tensor prior, string name, string batch)
+    {
+        long w = SubBlocks * Options;
+        bool flat = prior.dim() == 4 && prior.shape[1] == 1 && prior.shape[2] == Layers && prior.shape[3] == w;
+        bool map = prior.dim() == 4 && prior.shape[1] == Layers && prior.shape[2] == SubBlocks && prior.shape[3] == Options;
+        if (!flat && !map)
+            throw new ArgumentException($"{name} must be [{batch}, 1, {Layers}, {w}] or [{batch}, {Layers}, {SubBlocks}, {Options}]; got [{string.Join(", ", prior.shape)}].");
+        return ChannelsLast.Convert(prior.reshape(prior.shape[0], 1, Layers, w));
     }
 
     // head, body, tail around the sum s of the two heads (class remarks).
