@@ -117,7 +117,7 @@ public sealed class ChildBlock : nn.Module<Tensor, Tensor>
     {
         int c = _g.InChannels;
         var h = Act.Apply(Bn(expand_bn, ChannelsLast.Pointwise(expand, x)), _act);
-        var groups = h.split(c, dim: 1);
+        var groups = ChannelsLast.SplitChannels(h, c);
         var outs = new Tensor[dw.Count];
         for (int j = 0; j < dw.Count; j++) outs[j] = dw[j].call(groups[j]);
         h = Act.Apply(Bn(dw_bn, outs.Length == 1 ? outs[0] : torch.cat(outs, 1)), _act);

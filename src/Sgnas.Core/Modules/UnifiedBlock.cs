@@ -86,7 +86,7 @@ public sealed class UnifiedBlock : nn.Module
         h = BatchNormDispatch.Functional(h, expand_bn.running_mean!.narrow(0, 0, active), expand_bn.running_var!.narrow(0, 0, active),
             expand_bn.weight!.narrow(0, 0, active), expand_bn.bias!.narrow(0, 0, active), training, expand_bn.momentum ?? 0.1, expand_bn.eps);
         h = F.relu6(h);
-        var groups = h.split(c, dim: 1);
+        var groups = ChannelsLast.SplitChannels(h, c);
         var convs = new Tensor[e];
         var bns = new BatchNorm2d[e];
         for (int j = 0; j < e; j++)
@@ -231,7 +231,7 @@ public sealed class UnifiedBlock : nn.Module
         // keeping the active groups gives exactly the active channels (in train mode the skipped groups' statistics
         // also move; they are not on this path, and BN recalibration resets them before the next candidate).
         var h = F.relu6(Bn(expand_bn, ChannelsLast.Pointwise(expand, x)));
-        var groups = h.split(c, dim: 1);
+        var groups = ChannelsLast.SplitChannels(h, c);
         var outs = new Tensor[active.Count];
         for (int n = 0; n < active.Count; n++)
         {

@@ -54,6 +54,88 @@ public sealed class ChannelsLastTests
         Assert.True(xa.grad!.allclose(xb.grad!, rtol: 1e-4, atol: 1e-4));
     }
 
+    [Theory]
+    [InlineData(48, 40, 128, 7)]   // the widths oneDNN got wrong here, at the batch and map sizes of training
+    [InlineData(40, 72, 128, 7)]
+    [InlineData(24, 144, 64, 14)]
+    [InlineData(8, 16, 32, 28)]
+    public void PointwiseWithGradientsEqualsTheNchwConvolutionWhicheverKernelIsChosen(int cin, int cout, int n, int size)
+    {
+        // Whether the check picks oneDNN or the matrix product for a shape depends on the CPU; the result may not.
+        using var scope = NewDisposeScope();
+        random.manual_seed(5);
+        var x = randn(n, cin, size, size);
+        var w = randn(cout, cin, 1, 1) * 0.2;
+        var xa = x.detach().requires_grad_(true); var wa = w.detach().requires_grad_(true);
+        var xb = x.detach().requires_grad_(true); var wb = w.detach().requires_grad_(true);
+        var ya = nn.functional.conv2d(xa, wa);
+        var yb = ChannelsLast.Pointwise(ChannelsLast.Convert(xb), wb);
+        Assert.True(ya.allclose(yb, rtol: 1e-4, atol: 1e-4), $"output max |Δ| = {(ya - yb).abs().max().item<float>()}");
+        var g = randn(n, cout, size, size);
+        ya.backward(new[] { g }); yb.backward(new[] { ChannelsLast.Convert(g) });
+        Assert.True(xa.grad!.allclose(xb.grad!, rtol: 1e-4, atol: 1e-4), $"input grad max |Δ| = {(xa.grad! - xb.grad!).abs().max().item<float>()}");
+        Assert.True(wa.grad!.allclose(wb.grad!, rtol: 1e-3, atol: 1e-2), $"weight grad max |Δ| = {(wa.grad! - wb.grad!).abs().max().item<float>()}");
+        using (no_grad())   // evaluation: the forward-only verdict of the same shape
+            Assert.True(ya.allclose(ChannelsLast.Pointwise(ChannelsLast.Convert(x), w), rtol: 1e-4, atol: 1e-4));
+    }
+
+    [Fact]
+    public void TheKernelCheckAcceptsARightConvolutionAndRejectsWrongOnes()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(6);
+        var x = ChannelsLast.Convert(randn(4, 16, 5, 5));
+        var w = randn(24, 16, 1, 1).requires_grad_(true);
+        var b = randn(24).requires_grad_(true);
+        // Right: the NCHW convolution (1×1 in NCHW is right on every CPU swept).
+        Tensor Nchw(Tensor a, Tensor k, Tensor? c) => nn.functional.conv2d(a.contiguous(), k, c);
+        Assert.True(ChannelsLast.ConvolutionAgrees(x, w, b, backward: false, Nchw));
+        Assert.True(ChannelsLast.ConvolutionAgrees(x, w, b, backward: true, Nchw));
+        // Wrong output in one channel, as the kernel bug was (off by a fraction of the values' scale).
+        Tensor OffInOneChannel(Tensor a, Tensor k, Tensor? c)
+        {
+            var y = Nchw(a, k, c);
+            return y + nn.functional.one_hot(tensor(7L), 24).to(ScalarType.Float32).reshape(1, 24, 1, 1) * 0.05;
+        }
+        Assert.False(ChannelsLast.ConvolutionAgrees(x, w, b, backward: false, OffInOneChannel));
+        // NaN output.
+        Assert.False(ChannelsLast.ConvolutionAgrees(x, w, b, backward: false, (a, k, c) => Nchw(a, k, c) * float.NaN));
+        // Right output, wrong input gradient: only the backward check may catch it.
+        Tensor WrongBackward(Tensor a, Tensor k, Tensor? c) => Nchw(a, k, c) + (a.sum() - a.sum().detach()) * 0.1;
+        Assert.True(ChannelsLast.ConvolutionAgrees(x, w, b, backward: false, WrongBackward));
+        Assert.False(ChannelsLast.ConvolutionAgrees(x, w, b, backward: true, WrongBackward));
+        // The check leaves the caller's random stream alone.
+        random.manual_seed(7); var before = randn(3);
+        random.manual_seed(7); ChannelsLast.ConvolutionAgrees(x, w, b, backward: true, Nchw); var after = randn(3);
+        Assert.True(before.equal(after).all().item<bool>());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void SplitChannelsEqualsSplitInValuesAndGradientsAndGivesDenseChannelsLastParts(bool channelsLast)
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(8);
+        var x = randn(3, 12, 5, 4);
+        var xa = x.detach().requires_grad_(true); var xb = x.detach().requires_grad_(true);
+        var plain = xa.split(4, dim: 1);
+        var parts = ChannelsLast.SplitChannels(channelsLast ? ChannelsLast.Convert(xb) : xb, 4);
+        Assert.Equal(3, parts.Length);
+        var weights = new[] { 1.0, -2.0, 0.5 };
+        Tensor la = zeros(1), lb = zeros(1);
+        for (int j = 0; j < 3; j++)
+        {
+            Assert.Equal(plain[j].shape, parts[j].shape);
+            Assert.True(plain[j].equal(parts[j]).all().item<bool>());
+            if (channelsLast) Assert.True(ChannelsLast.IsChannelsLast(parts[j]), $"part {j} is not dense channels-last");
+            la = la + (plain[j].square() * weights[j]).sum(); lb = lb + (parts[j].square() * weights[j]).sum();
+        }
+        la.backward(); lb.backward();
+        Assert.True(xa.grad!.allclose(xb.grad!, rtol: 1e-6, atol: 1e-6));
+        Assert.Throws<ArgumentException>(() => ChannelsLast.SplitChannels(x, 5));
+    }
+
     [Fact]
     public void PointwiseOnAnNchwBatchIsTheConvolution()
     {
