@@ -93,6 +93,8 @@ public sealed class CommandLineTests
     [InlineData("bench --preset fashion-small --workloads child --steps 1 --warmup 0 --threads 1 --json")]
     [InlineData("bench --preset fashion-small --workloads child,path,fair --arch e6:3|e6:3 --fair-paths a;b --batch-size 32 --steps 5 --threads 1 --json")]
     [InlineData("bench --generation 1,100,10000")]
+    [InlineData("bench --generation 100,10000 --hidden-channels 8 --threads 2")]
+    [InlineData("train-generator --run runs/a --epochs 30 --hidden-channels 8")]
     [InlineData("bench --candidates 5 --recalibration-images 16 --val-images 16")]
     [InlineData("info --preset imagenet --json")]
     [InlineData("flops --preset mobilenetv2 --arch e6:3 --json")]

@@ -44,6 +44,26 @@ public sealed class GeneratorCommandTests : IDisposable
     }
 
     [Fact]
+    public void TrainGeneratorBuildsTheGeneratorWidthAskedForAndGenerateLoadsIt()
+    {
+        var run = SupernetRun();
+        var (exit, _, stderr) = CliRunner.Run("train-generator", "--run", _dir, "--epochs", "1", "--batch-size", "16",
+            "--max-val-images", "16", "--hidden-channels", "8");
+        Assert.True(exit == 0, stderr);
+        using (var doc = JsonDocument.Parse(File.ReadAllText(run.GeneratorMeta)))
+            Assert.Equal(8, doc.RootElement.GetProperty("network").GetProperty("hiddenChannels").GetInt32());
+        using (var model = ArchitectureGeneratorModel.Load(run, torch.CPU))
+            Assert.All(model.Generator.parameters().Where(p => p.dim() == 4 && p.shape[1] > 1 && p.shape[0] > 1),
+                p => Assert.Equal(8, p.shape[0]));
+        var (exit2, stdout2, stderr2) = CliRunner.Run("generate", "--run", _dir, "--flops", "3", "--json");
+        Assert.True(exit2 == 0, stderr2);
+        Assert.Contains("architecture", stdout2);
+        var (bad, _, badErr) = CliRunner.Run("bench", "--hidden-channels", "8");
+        Assert.NotEqual(0, bad);
+        Assert.Contains("--generation", badErr);
+    }
+
+    [Fact]
     public void GeneratePrintsOneObjectPerTargetAndRejectsInfeasibleTargets()
     {
         var run = SupernetRun();

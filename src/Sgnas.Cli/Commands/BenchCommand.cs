@@ -33,6 +33,8 @@ public sealed class BenchCommand : SgnasCommand
     private readonly Option<int> _valImages = CliOptions.Int("--val-images", "with --candidates: validation images", Search.CandidateEvaluatorOptions.DefaultValidationImages, min: 1);
     private readonly Option<string?> _data = CliOptions.Data("with --candidates: the data scored (default Fashion-MNIST)");
 
+    private readonly Option<int?> _hiddenChannels = CliOptions.IntOrNull("--hidden-channels",
+        "with --generation: width of the generator's hidden convolutions (default the paper's 32)", min: 1);
     private const int GenerationRepeats = 7;
 
     public override string Name => "bench";
@@ -44,6 +46,8 @@ public sealed class BenchCommand : SgnasCommand
         using var output = OpenOutput(parse);
         // Benchmarks take no cancellation token: Ctrl-C ends them at once (they write nothing).
         using var longRun = LongRun.Listen(Name, cancellable: false);
+        if (parse.GetValue(_hiddenChannels) is not null && parse.GetValue(_generation) is null)
+            throw new UsageException("--hidden-channels sets the generator timed by --generation; give --generation too.");
         if (parse.GetValue(_workloads) is string workloads) return RunSteps(parse, output, preset, workloads);
         if (parse.GetValue(_generation) is string budgets) return RunGeneration(parse, output, preset, budgets);
         if (parse.GetValue(_candidates) is int candidates) return RunCandidates(parse, output, preset, candidates);
@@ -104,8 +108,8 @@ public sealed class BenchCommand : SgnasCommand
         try { counts = budgets.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray(); }
         catch (FormatException) { throw new UsageException($"--generation expects comma-separated budget counts, e.g. 10,100,10000; got '{budgets}'."); }
         int repeats = parse.GetValue(_steps) ?? GenerationRepeats;
-        var r = Training.GenerationBenchmark.Run(preset, counts, repeats, parse.GetValue(_threads), parse.GetValue(_seed));
-        output.ResultTable(r, $"preset {preset.Name}, {TorchSharp.torch.get_num_threads()} threads, {repeats} calls after warm-up (median, best)",
+        var r = Training.GenerationBenchmark.Run(preset, counts, repeats, parse.GetValue(_threads), parse.GetValue(_seed), parse.GetValue(_hiddenChannels));
+        output.ResultTable(r, $"preset {preset.Name}, {TorchSharp.torch.get_num_threads()} threads, hidden width {parse.GetValue(_hiddenChannels) ?? new Generation.GeneratorOptions().HiddenChannels}, {repeats} calls after warm-up (median, best)",
             ["budgets", "total ms", "best", "forward ms", "best", "us/budget", "GMAC"],
             r.Select(t => new[]
             {

@@ -22,6 +22,8 @@ public sealed class TrainGeneratorCommand : SgnasCommand
     private readonly Option<bool> _hardGumbel = CliOptions.Flag("--hard-gumbel", "straight-through hard Gumbel-softmax (default soft, as the reference)");
     private readonly Option<int> _extraCostTargets = CliOptions.Int("--extra-cost-targets",
         "extra targets per step whose constraint loss joins the step's (no supernet pass; 0 = paper, one target per step)", Defaults.ExtraCostTargets, min: 0);
+    private readonly Option<int> _hiddenChannels = CliOptions.Int("--hidden-channels",
+        "width of G's hidden 3×3 convolutions (paper 32; fewer generate faster, docs/performance.md \"Generation\")", Defaults.HiddenChannels, min: 1);
     private readonly Option<string> _prior = CliOptions.Choice("--prior", "random prior: one per FLOPs bucket, or a single random one (paper, reference)", "bucketed", "bucketed", "single");
     private readonly Option<string> _selection = CliOptions.Choice("--selection",
         "epoch kept: best mean supernet top-1 among epochs within the FLOPs tolerance, or the lowest constraint loss", "accuracy", "accuracy", "fit");
@@ -49,6 +51,7 @@ public sealed class TrainGeneratorCommand : SgnasCommand
         int maxVal = parse.GetValue(_maxValImages);
         bool hardGumbel = parse.GetValue(_hardGumbel);
         int extraCostTargets = parse.GetValue(_extraCostTargets);
+        int hiddenChannels = parse.GetValue(_hiddenChannels);
         var selection = parse.GetValue(_selection) == "fit" ? GeneratorSelectionRule.ConstraintFit : GeneratorSelectionRule.Accuracy;
         double tolerance = parse.GetValue(_selectionTolerance);
         var prior = parse.GetValue(_prior) == "single" ? PriorKind.SingleRandom : PriorKind.Bucketed;
@@ -60,7 +63,8 @@ public sealed class TrainGeneratorCommand : SgnasCommand
         using var output = OpenOutput(parse);
         if (resume && force) throw new UsageException("--resume continues the interrupted training and --force starts over; give one of them.");
         var options = defaults with { Epochs = epochs, CostWeight = lambda, BatchSize = batch, Seed = seed, HardGumbel = hardGumbel,
-            Selection = selection, SelectionTolerance = tolerance, Prior = prior, ExtraCostTargets = extraCostTargets };
+            Selection = selection, SelectionTolerance = tolerance, Prior = prior, ExtraCostTargets = extraCostTargets,
+            HiddenChannels = hiddenChannels };
         options.Validate();
 
         run.RequireSupernet();

@@ -23,8 +23,12 @@ public sealed record GenerationTiming(int Budgets, double TotalMs, double Forwar
 /// </summary>
 public static class GenerationBenchmark
 {
-    /// <summary>Runs <paramref name="repeats"/> calls per entry of <paramref name="budgets"/> and returns the medians.</summary>
-    public static IReadOnlyList<GenerationTiming> Run(SearchSpacePreset preset, IReadOnlyList<int> budgets, int repeats = 7, int? threads = null, int seed = 0)
+    /// <summary>
+    /// Runs <paramref name="repeats"/> calls per entry of <paramref name="budgets"/> and returns the medians; the generator
+    /// has the paper's shape unless <paramref name="hiddenChannels"/> gives another width of its hidden convolutions.
+    /// </summary>
+    public static IReadOnlyList<GenerationTiming> Run(SearchSpacePreset preset, IReadOnlyList<int> budgets, int repeats = 7, int? threads = null, int seed = 0,
+        int? hiddenChannels = null)
     {
         ArgumentNullException.ThrowIfNull(preset);
         ArgumentNullException.ThrowIfNull(budgets);
@@ -32,6 +36,8 @@ public static class GenerationBenchmark
         TorchNative.EnsureLoaded();
         if (threads is int t) torch.set_num_threads(t);
         var o = new GeneratorOptions { Seed = seed };
+        if (hiddenChannels is int hidden) o = o with { HiddenChannels = hidden };
+        o.Validate();
         var table = new FlopsLookupTable(preset);
         var (low, high) = table.ConstraintInterval();
         using var model = new ArchitectureGeneratorModel(preset, ArchitectureGenerator.For(preset, o.ConstraintChannels, o.HiddenChannels, o.BodyLayers, seed),
