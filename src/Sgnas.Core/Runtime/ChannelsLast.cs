@@ -52,7 +52,7 @@ public static class ChannelsLast
     /// per training step (docs/performance.md "Channels-last: the 1×1 convolution").
     /// </summary>
     public static Tensor Pointwise(Tensor x, Tensor weight, Tensor? bias = null) =>
-        !IsCheckedShape(x) || ConvolutionIsRight(x, weight, bias)
+        UsesConvolution(x, weight, bias)
             ? nn.functional.conv2d(x, weight, bias)
             : MatrixProduct(x, weight, bias);
 
@@ -62,7 +62,7 @@ public static class ChannelsLast
     /// (<see cref="Cost.FlopsCounter"/> counts with them on a one-image batch).
     /// </summary>
     public static Tensor Pointwise(TorchSharp.Modules.Conv2d conv, Tensor x) =>
-        !IsCheckedShape(x) || ConvolutionIsRight(x, conv.weight!, conv.bias)
+        UsesConvolution(x, conv.weight!, conv.bias)
             ? conv.call(x)
             : MatrixProduct(x, conv.weight!, conv.bias);
 
@@ -84,6 +84,10 @@ public static class ChannelsLast
     private enum Verdict { Unknown = 0, ForwardRight = 1, ForwardWrong = 2, BackwardRight = 4, BackwardWrong = 8 }
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<PointwiseShape, Verdict> Verdicts = new();
 
+    // libtorch's convolution unless x is a channels-last batch of a shape whose check failed.
+    private static bool UsesConvolution(Tensor x, Tensor weight, Tensor? bias) =>
+        !IsCheckedShape(x) || ConvolutionIsRight(x, weight, bias);
+
     private static bool IsCheckedShape(Tensor x) =>
         x.dim() == 4 && x.shape[0] > 1 && x.shape[2] * x.shape[3] > 1 && IsChannelsLast(x);
 
@@ -92,12 +96,13 @@ public static class ChannelsLast
         if (!VerifiedConvolution) return false;
         bool needsGrad = torch.is_grad_enabled() && (x.requires_grad || weight.requires_grad || bias?.requires_grad == true);
         var key = new PointwiseShape(x.shape[0], x.shape[1], weight.shape[0], x.shape[2], x.shape[3], bias is not null, torch.get_num_threads());
-        var v = Verdicts.GetValueOrDefault(key);
+        var known = Verdicts.GetValueOrDefault(key);
+        var v = known;
         if ((v & (Verdict.ForwardRight | Verdict.ForwardWrong)) == 0)
             v |= ConvolutionAgrees(x, weight, bias, backward: false, Convolution) ? Verdict.ForwardRight : Verdict.ForwardWrong;
         if (needsGrad && (v & Verdict.ForwardRight) != 0 && (v & (Verdict.BackwardRight | Verdict.BackwardWrong)) == 0)
             v |= ConvolutionAgrees(x, weight, bias, backward: true, Convolution) ? Verdict.BackwardRight : Verdict.BackwardWrong;
-        Verdicts[key] = v;
+        if (v != known) Verdicts[key] = v; // every 1×1 call passes here: write only what a check found
         return (v & Verdict.ForwardRight) != 0 && (!needsGrad || (v & Verdict.BackwardRight) != 0);
     }
 
