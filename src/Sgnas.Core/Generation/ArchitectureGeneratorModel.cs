@@ -217,21 +217,31 @@ public sealed class ArchitectureGeneratorModel : IDisposable
                 throw new ArgumentOutOfRangeException(nameof(targetsM), t,
                     $"target {t} {Cost.Unit} is outside the feasible range {min:F4}..{max:F4} {Cost.Unit} of preset '{Preset.Name}'" +
                     (Kind == ConstraintKind.Latency ? " (predicted by the generator's latency table)." : "."));
-        using var alpha = Alpha(targetsM);
-        var all = alpha.data<float>().ToArray();
+        using var alpha = Alpha(targetsM).contiguous();
+        // A span over the CPU tensor's own storage: TensorAccessor.ToArray copied element by element, ~5 ms per
+        // 1,000 budgets (docs/performance.md, "Generation").
+        var all = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(alpha.bytes);
         int per = Preset.LayerCount * Preset.MaxExpansion * Preset.OptionCount;
         var result = new GeneratedArchitecture[targetsM.Count];
+        // Many budgets decode to one path (20 uniform budgets gave 9–11 distinct paths on the demo's generator), so
+        // its architecture, exact FLOPs, parameters and cost are worked out once per distinct path, not per budget.
+        var known = new Dictionary<SupernetPath, (Architecture Arch, double Flops, double Params, double Cost)>();
         for (int n = 0; n < targetsM.Count; n++)
         {
-            var a = all.AsSpan(n * per, per);
+            var a = all.Slice(n * per, per);
             SupernetPath path; bool repaired = false;
             if (hardLimit) (path, repaired) = HardLimit.ApplyPath(Preset, Cost, a, targetsM[n]);
             else path = AlphaDecoding.DecodePath(Preset, a);
-            var arch = path.ToArchitecture();
-            double flops = _table.CostM(arch);
-            result[n] = new GeneratedArchitecture(Kind == ConstraintKind.Flops ? targetsM[n] : double.NaN, arch, flops, ParameterCount.ChildM(Preset, arch), repaired)
+            if (!known.TryGetValue(path, out var facts))
             {
-                Path = path, Kind = Kind, Target = targetsM[n], Cost = Kind == ConstraintKind.Flops ? flops : Cost.Of(arch),
+                var arch = path.ToArchitecture();
+                double flops = _table.CostM(arch);
+                facts = (arch, flops, ParameterCount.ChildM(Preset, arch), Kind == ConstraintKind.Flops ? flops : Cost.Of(arch));
+                known.Add(path, facts);
+            }
+            result[n] = new GeneratedArchitecture(Kind == ConstraintKind.Flops ? targetsM[n] : double.NaN, facts.Arch, facts.Flops, facts.Params, repaired)
+            {
+                Path = path, Kind = Kind, Target = targetsM[n], Cost = facts.Cost,
             };
         }
         return result;

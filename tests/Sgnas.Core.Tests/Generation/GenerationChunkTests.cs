@@ -29,11 +29,23 @@ public sealed class GenerationChunkTests
         Assert.True(whole.allclose(chunked, rtol: 1e-5, atol: 5e-5), $"chunked α differs from the one-pass α: max |Δ| = {(whole - chunked).abs().max().item<float>()}, max |α| = {whole.abs().max().item<float>()}");
         var generated = model.Generate(targets);
         Assert.Equal(targets.Length, generated.Count);
-        for (int i = 0; i < targets.Length; i += 97)
+        // Generate works out architecture, FLOPs, parameters and cost once per distinct path (many budgets share
+        // one); every budget must still carry the facts of its own α's path.
+        var table = new FlopsLookupTable(preset);
+        var all = chunked.data<float>().ToArray();
+        int per = (int)(all.Length / targets.Length);
+        for (int i = 0; i < targets.Length; i++)
         {
-            var a = whole[i].data<float>().ToArray();
-            Assert.Equal(AlphaDecoding.Decode(preset, a), generated[i].Architecture);
+            var path = AlphaDecoding.DecodePath(preset, all.AsSpan(i * per, per));
+            var arch = path.ToArchitecture();
+            Assert.Equal(path, generated[i].Path);
+            Assert.Equal(arch, generated[i].Architecture);
+            Assert.Equal(table.CostM(arch), generated[i].FlopsM);
+            Assert.Equal(generated[i].FlopsM, generated[i].Cost);
+            Assert.Equal(ParameterCount.ChildM(preset, arch), generated[i].ParamsM);
+            Assert.Equal(targets[i], generated[i].TargetFlopsM);
         }
+        Assert.True(generated.Select(g => g.Path).Distinct().Count() > 1, "the untrained generator decoded every budget to one path");
     }
 
     [Fact]
