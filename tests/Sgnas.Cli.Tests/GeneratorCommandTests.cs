@@ -89,6 +89,6 @@ public sealed class GeneratorCommandTests : IDisposable
         Assert.Equal(1, exit2);
         Assert.Equal("", stdout2);
         Assert.Contains("feasible range", stderr2);
-        Assert.Single(stderr2.Trim().Split('\n').Where(l => !l.Contains("NNPACK")));
+        Assert.Single(stderr2.Trim().Split('\n'), l => !l.Contains("NNPACK"));
     }
 }

@@ -209,7 +209,7 @@ public sealed class MpiTests : IDisposable
     private const int Epochs = 12;
 
     [Fact]
-    public void KillingOneRankEndsTheJobWithAClearErrorAndAUsableLastCheckpoint()
+    public async Task KillingOneRankEndsTheJobWithAClearErrorAndAUsableLastCheckpoint()
     {
         string run = Path.Combine(_dir, "killed");
         using var job = Start(2, null, Train(run, Epochs));
@@ -218,13 +218,13 @@ public sealed class MpiTests : IDisposable
         string pidFile = Path.Combine(run, RunLock.FileName + ".rank1.pid");
         var clock = Stopwatch.StartNew();
         // Wait for a checkpoint after epoch 1 (the epoch-0 one is written before training).
-        while (clock.Elapsed < TimeSpan.FromMinutes(2) && !(File.Exists(pidFile) && EpochOf(run) >= 1)) Thread.Sleep(100);
+        while (clock.Elapsed < TimeSpan.FromMinutes(2) && !(File.Exists(pidFile) && EpochOf(run) >= 1)) await Task.Delay(100);
         Assert.True(EpochOf(run) >= 1 && File.Exists(pidFile), "the job did not reach epoch 1 in time");
         int pid = int.Parse(File.ReadAllText(pidFile).Split(' ')[0]);
         Process.GetProcessById(pid).Kill();
         Assert.True(job.WaitForExit(TimeSpan.FromMinutes(1)), "the job did not end after one rank was killed");
         Assert.NotEqual(0, job.ExitCode);
-        string err = stderr.Result + stdout.Result;
+        string err = await stderr + await stdout;
         Assert.Matches("(?s)rank 1.*(signal 9|Killed|exited)", err);
 
         // The last checkpoint is usable: a single process resumes it (another number of ranks) to the end.
