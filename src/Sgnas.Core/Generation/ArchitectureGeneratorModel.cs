@@ -182,23 +182,25 @@ public sealed class ArchitectureGeneratorModel : IDisposable
         var priors = PriorPool.AllPriors(_device);
         var index = tensor(targetsM.Select(t => (long)PriorPool.NearestIndex(t)).ToArray(), device: _device);
         var c = tensor(ConstraintNormalization.NormalizeAll(targetsM, LowM, HighM), device: _device);
-        int n = targetsM.Count;
-        if (n <= AlphaChunk) return Generator.ForwardShared(priors, index, c).cpu().MoveToOuterDisposeScope();
+        int n = targetsM.Count, chunk = AlphaChunk(Generator.HiddenChannels);
+        if (n <= chunk) return Generator.ForwardShared(priors, index, c).cpu().MoveToOuterDisposeScope();
         // Every sample is independent (no batch statistics in G), so chunks give the same α. A chunk's activations
-        // (32 channels over the L × e_max·options map) stay within the CPU caches; one pass over 10 000 budgets
+        // (hidden channels over the L × e_max·options map) stay within the CPU caches; one pass over 10 000 budgets
         // would hold about 2 GB of intermediates at once (docs/performance.md).
-        var chunks = new List<Tensor>((n + AlphaChunk - 1) / AlphaChunk);
-        for (int start = 0; start < n; start += AlphaChunk)
+        var chunks = new List<Tensor>((n + chunk - 1) / chunk);
+        for (int start = 0; start < n; start += chunk)
         {
-            int len = Math.Min(AlphaChunk, n - start);
+            int len = Math.Min(chunk, n - start);
             using var inner = NewDisposeScope();
             chunks.Add(Generator.ForwardShared(priors, index.narrow(0, start, len), c.narrow(0, start, len)).cpu().MoveToOuterDisposeScope());
         }
         return torch.cat(chunks, 0).MoveToOuterDisposeScope();
     }
 
-    // Budgets per generator forward pass in Alpha.
-    private const int AlphaChunk = 256;
+    // Budgets per generator forward pass in Alpha: 256 at the paper's 32 hidden channels; narrower generators take
+    // more per pass, since their per-call overhead outweighs their arithmetic (measured at 8 channels: 512 budgets
+    // per pass generate 10,000 in 100–125 ms against 130–145 ms with 256; docs/performance.md, "Generation").
+    private static int AlphaChunk(int hiddenChannels) => Math.Max(256, 4096 / Math.Max(1, hiddenChannels));
 
     /// <summary>
     /// Generates one architecture per target with one forward pass: argmax per sub-block, expansion rate = number of

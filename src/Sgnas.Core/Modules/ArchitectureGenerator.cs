@@ -41,6 +41,8 @@ public sealed class ArchitectureGenerator : nn.Module<Tensor, Tensor, Tensor>
     public int Options { get; }
     /// <summary>Channels the constraint is broadcast to.</summary>
     public int ConstraintChannels { get; }
+    /// <summary>Channels of every hidden convolution.</summary>
+    public int HiddenChannels { get; }
 
     /// <summary>Builds a generator for an α map of [layers, subBlocks, options].</summary>
     /// <param name="layers">L.</param>
@@ -57,7 +59,7 @@ public sealed class ArchitectureGenerator : nn.Module<Tensor, Tensor, Tensor>
             throw new ArgumentException($"α map [{layers}, {subBlocks}, {options}] must have positive dimensions.");
         if (constraintChannels < 1 || hiddenChannels < 1 || bodyLayers < 0)
             throw new ArgumentException("constraintChannels and hiddenChannels must be positive, bodyLayers ≥ 0.");
-        Layers = layers; SubBlocks = subBlocks; Options = options; ConstraintChannels = constraintChannels;
+        Layers = layers; SubBlocks = subBlocks; Options = options; ConstraintChannels = constraintChannels; HiddenChannels = hiddenChannels;
         int n = hiddenChannels;
         hc_head = nn.Sequential(("conv0", Conv(constraintChannels, n)), ("relu0", nn.ReLU()), ("conv1", Conv(n, n)), ("relu1", nn.ReLU()),
             ("conv2", Conv(n, n)), ("relu2", nn.ReLU()));

@@ -9,14 +9,16 @@ namespace Sgnas.Core.Tests.Generation;
 
 public sealed class GenerationChunkTests
 {
-    [Fact]
-    public void AlphaInChunksEqualsOneForwardPassOverAllBudgets()
+    [Theory]
+    [InlineData(32)] // 256 budgets per pass: three passes
+    [InlineData(8)]  // a narrower G takes 512 per pass: two
+    public void AlphaInChunksEqualsOneForwardPassOverAllBudgets(int hidden)
     {
         // ArchitectureGeneratorModel.Alpha splits many budgets into chunks (issue 10); each sample is independent,
         // so the chunked α must equal G applied to the whole batch at once, in the same order.
         var preset = SearchSpacePreset.Load("fashion-small");
         var (low, high) = new FlopsLookupTable(preset).ConstraintInterval();
-        using var model = new ArchitectureGeneratorModel(preset, ArchitectureGenerator.For(preset, seed: 4),
+        using var model = new ArchitectureGeneratorModel(preset, ArchitectureGenerator.For(preset, hiddenChannels: hidden, seed: 4),
             PriorPool.Build(preset, low, high, 10, 4), low, high, new GeneratorOptions(), 5.0, null, CPU);
         var targets = ArchitectureGeneratorModel.EvenTargets(low, high, 700);
         using var chunked = model.Alpha(targets);
