@@ -174,7 +174,7 @@ public sealed class ImageDataset
         // Bytes cross to the device before conversion: a quarter of the float traffic.
         var x = tensor(bytes, new long[] { indices.Length, Channels, Height, Width }, ScalarType.Byte);
         if (device != null) x = x.to(device);
-        x = x.to_type(ScalarType.Float32).div_(255f);
+        using (var full = 255f.ToScalar()) x = x.to_type(ScalarType.Float32).div_(full); // held: see HeldScalars
         if (augmentation != null) x = augmentation(x, random ?? new Random(0));
         var mean = tensor(normalization.Mean, new long[] { 1, Channels, 1, 1 }, device: x.device);
         var std = tensor(normalization.Std, new long[] { 1, Channels, 1, 1 }, device: x.device);

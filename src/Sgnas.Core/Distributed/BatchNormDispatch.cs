@@ -1,3 +1,4 @@
+using Sgnas.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -18,7 +19,7 @@ public static class BatchNormDispatch
         double momentum;
         using (no_grad())
         {
-            bn.num_batches_tracked?.add_(1);
+            if (bn.num_batches_tracked is { } count) HeldScalars.Increment(count);
             // momentum null means a cumulative average, as in torch.nn.BatchNorm2d.
             momentum = bn.momentum ?? 1.0 / Math.Max(1, bn.num_batches_tracked?.item<long>() ?? 1);
         }

@@ -219,9 +219,10 @@ public sealed class ArchitectureGeneratorModel : IDisposable
                 throw new ArgumentOutOfRangeException(nameof(targetsM), t,
                     $"target {t} {Cost.Unit} is outside the feasible range {min:F4}..{max:F4} {Cost.Unit} of preset '{Preset.Name}'" +
                     (Kind == ConstraintKind.Latency ? " (predicted by the generator's latency table)." : "."));
-        using var alpha = Alpha(targetsM).contiguous();
-        // A span over the CPU tensor's own storage: TensorAccessor.ToArray copied element by element, ~5 ms per
-        // 1,000 budgets (docs/performance.md, "Generation").
+        using var raw = Alpha(targetsM);
+        using var alpha = raw.contiguous();
+        // A span over the CPU tensor's own storage: TensorAccessor.ToArray copied element by element, 54–99 ms at
+        // 10,000 budgets (docs/performance.md, "Decoding and counting in place").
         var all = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(alpha.bytes);
         int per = Preset.LayerCount * Preset.MaxExpansion * Preset.OptionCount;
         var result = new GeneratedArchitecture[targetsM.Count];

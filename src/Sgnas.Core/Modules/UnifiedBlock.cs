@@ -111,7 +111,7 @@ public sealed class UnifiedBlock : nn.Module
                     {
                         bns[j].running_mean!.copy_(runningMean.narrow(0, j * c, c));
                         bns[j].running_var!.copy_(runningVar.narrow(0, j * c, c));
-                        bns[j].num_batches_tracked?.add_(1);
+                        if (bns[j].num_batches_tracked is { } count) HeldScalars.Increment(count);
                     }
             dw = F.relu6(dw);
         }

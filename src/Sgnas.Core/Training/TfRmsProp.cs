@@ -62,13 +62,19 @@ public sealed class TfRmsProp : IDisposable
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
+        // Scalars held for the whole step (HeldScalars: implicit temporaries can be freed during the native call).
+        using var alpha = _alpha.ToScalar();
+        using var oneMinusAlpha = (1 - _alpha).ToScalar();
+        using var eps = _eps.ToScalar();
+        using var momentum = _momentum.ToScalar();
+        using var lr = learningRate.ToScalar();
         for (int i = 0; i < _params.Length; i++)
         {
             var g = _params[i].grad;
             if (g is null) continue;
-            _ms[i].mul_(_alpha).addcmul_(g, g, 1 - _alpha);
-            var denom = _ms[i].add(_eps).sqrt_();
-            _mom[i].mul_(_momentum).addcdiv_(g, denom, learningRate);
+            _ms[i].mul_(alpha).addcmul_(g, g, oneMinusAlpha);
+            var denom = _ms[i].add(eps).sqrt_();
+            _mom[i].mul_(momentum).addcdiv_(g, denom, lr);
             _params[i].sub_(_mom[i]);
         }
     }

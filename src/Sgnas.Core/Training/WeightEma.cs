@@ -43,8 +43,11 @@ public sealed class WeightEma : IDisposable
         double d = NextDecay;
         using var _ = no_grad();
         var parameters = net.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        // Scalars held across the loop (HeldScalars: implicit temporaries can be freed during the native call).
+        using var decay = d.ToScalar();
+        using var rest = (1 - d).ToScalar();
         foreach (var (name, shadow) in _parameters)
-            shadow.mul_(d).add_(parameters[name].detach(), alpha: 1 - d);
+            shadow.mul_(decay).add_(parameters[name].detach(), alpha: rest);
         var buffers = net.named_buffers().ToDictionary(b => b.name, b => b.buffer);
         foreach (var (name, shadow) in _buffers) shadow.copy_(buffers[name]);
         Updates++;
