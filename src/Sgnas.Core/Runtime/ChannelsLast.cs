@@ -53,7 +53,7 @@ public static class ChannelsLast
     /// </summary>
     public static Tensor Pointwise(Tensor x, Tensor weight, Tensor? bias = null) =>
         UsesConvolution(x, weight, bias)
-            ? nn.functional.conv2d(x, weight, bias)
+            ? Convolution(x, weight, bias)
             : MatrixProduct(x, weight, bias);
 
     /// <summary>

@@ -68,12 +68,13 @@ public sealed class TfRmsProp : IDisposable
         using var eps = _eps.ToScalar();
         using var momentum = _momentum.ToScalar();
         using var lr = learningRate.ToScalar();
+        using var one = 1.0.ToScalar(); // add(Scalar) would make its alpha a temporary
         for (int i = 0; i < _params.Length; i++)
         {
             var g = _params[i].grad;
             if (g is null) continue;
             _ms[i].mul_(alpha).addcmul_(g, g, oneMinusAlpha);
-            var denom = _ms[i].add(eps).sqrt_();
+            var denom = _ms[i].add(eps, one).sqrt_();
             _mom[i].mul_(momentum).addcdiv_(g, denom, lr);
             _params[i].sub_(_mom[i]);
         }
