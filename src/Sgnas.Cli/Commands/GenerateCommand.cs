@@ -15,6 +15,8 @@ public sealed class GenerateCommand : SgnasCommand
     // The table is optional here: a generator trained for latency keeps its own (docs/latency.md); a given one must match it.
     private readonly LatencyBudgetOptions _latency = new(tableRequired: false);
     private readonly Option<bool> _hardLimit = CliOptions.Flag("--hard-limit", "repair architectures over their target until they fit");
+    private readonly Option<bool> _raw = CliOptions.Flag("--raw",
+        "run the generator at the budget itself instead of its calibrated input (docs/generator.md section 6)");
     private readonly Option<string> _device = CliOptions.Device();
 
     public override string Name => "generate";
@@ -30,14 +32,14 @@ public sealed class GenerateCommand : SgnasCommand
         var kind = latency is null ? ConstraintKind.Flops : ConstraintKind.Latency;
         var targets = flops ?? latency!.Value.BudgetsMs;
         string unit = latency is null ? "M" : "ms";
-        bool hard = parse.GetValue(_hardLimit);
+        bool hard = parse.GetValue(_hardLimit), raw = parse.GetValue(_raw);
         string deviceName = parse.GetValue(_device)!;
         using var output = OpenOutput(parse);
         var device = DeviceSelector.Resolve(deviceName);
         using var model = ArchitectureGeneratorModel.Load(run, device, null, kind,
             latency?.TablePath is { } table ? LatencyTable.Load(table) : null);
         var clock = Stopwatch.StartNew();
-        var generated = model.Generate(targets, hard);
+        var generated = model.Generate(targets, hard, calibrated: !raw);
         output.Log($"generated {generated.Count} architecture(s) in {clock.Elapsed.TotalMilliseconds:F1} ms");
         object[] result = latency is null
             ? generated.Select(g => (object)new

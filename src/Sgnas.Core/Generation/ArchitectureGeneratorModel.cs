@@ -38,6 +38,10 @@ public sealed record GeneratedArchitecture(double TargetFlopsM, Architecture Arc
 
     /// <summary>True if <see cref="Cost"/> is within <see cref="Target"/>.</summary>
     public bool WithinTarget => Cost <= Target + 1e-9;
+
+    /// <summary>The constraint input the generator ran at: the calibrated input for <see cref="Target"/>
+    /// (<see cref="ConstraintCalibration"/>), or the target itself for a raw generation.</summary>
+    public double Input { get; init; } = TargetFlopsM;
 }
 
 /// <summary>Metrics of one generator epoch.</summary>
@@ -206,10 +210,12 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     /// Generates one architecture per target with one forward pass: argmax per sub-block, expansion rate = number of
     /// non-skip sub-blocks (<see cref="AlphaDecoding"/>); with <paramref name="hardLimit"/>, architectures over their target are
     /// repaired (<see cref="HardLimit"/>). Targets are in the unit of <see cref="Cost"/> (M, or ms for a latency
-    /// generator).
+    /// generator). With <paramref name="calibrated"/> (default) the generator runs at the calibrated input for each
+    /// target (<see cref="Calibration"/>: the architecture costs at most the target whenever the generator has a
+    /// level below it); otherwise at the target itself, its raw response as during training.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A target lies outside the feasible range of the space.</exception>
-    public IReadOnlyList<GeneratedArchitecture> Generate(IReadOnlyList<double> targetsM, bool hardLimit = false)
+    public IReadOnlyList<GeneratedArchitecture> Generate(IReadOnlyList<double> targetsM, bool hardLimit = false, bool calibrated = true)
     {
         ArgumentNullException.ThrowIfNull(targetsM);
         if (targetsM.Count == 0) return Array.Empty<GeneratedArchitecture>();
@@ -219,7 +225,9 @@ public sealed class ArchitectureGeneratorModel : IDisposable
                 throw new ArgumentOutOfRangeException(nameof(targetsM), t,
                     $"target {t} {Cost.Unit} is outside the feasible range {min:F4}..{max:F4} {Cost.Unit} of preset '{Preset.Name}'" +
                     (Kind == ConstraintKind.Latency ? " (predicted by the generator's latency table)." : "."));
-        using var raw = Alpha(targetsM);
+        var calibration = calibrated ? Calibration : null;
+        var inputs = calibration is null ? targetsM : targetsM.Select(calibration.InputFor).ToArray();
+        using var raw = Alpha(inputs);
         using var alpha = raw.contiguous();
         // A span over the CPU tensor's own storage: TensorAccessor.ToArray copied element by element, 54–99 ms at
         // 10,000 budgets (docs/performance.md, "Decoding and counting in place").
@@ -244,11 +252,35 @@ public sealed class ArchitectureGeneratorModel : IDisposable
             }
             result[n] = new GeneratedArchitecture(Kind == ConstraintKind.Flops ? targetsM[n] : double.NaN, facts.Arch, facts.Flops, facts.Params, repaired)
             {
-                Path = path, Kind = Kind, Target = targetsM[n], Cost = facts.Cost,
+                Path = path, Kind = Kind, Target = targetsM[n], Cost = facts.Cost, Input = inputs[n],
             };
         }
         return result;
     }
+
+    /// <summary>
+    /// The inverse of this generator's response curve (docs/generator.md section 6), measured on first use with one
+    /// batched raw generation over <see cref="ConstraintCalibration.DefaultPoints"/> inputs; the weights are fixed
+    /// once a model is trained or loaded (training evaluates raw generations and never asks for it).
+    /// </summary>
+    public ConstraintCalibration Calibration
+    {
+        get
+        {
+            lock (_calibrationLock)
+            {
+                if (_calibration is null)
+                {
+                    var grid = ConstraintCalibration.Grid(LowM, HighM, FeasibleRange);
+                    _calibration = ConstraintCalibration.FromGrid(grid, Generate(grid, hardLimit: false, calibrated: false).Select(g => g.Cost).ToArray());
+                }
+                return _calibration;
+            }
+        }
+    }
+
+    private ConstraintCalibration? _calibration;
+    private readonly object _calibrationLock = new();
 
     /// <summary>Targets evenly spread over the interval: bin midpoints low + (i + ½)·(high − low)/n.</summary>
     public static double[] EvenTargets(double lowM, double highM, int n) =>

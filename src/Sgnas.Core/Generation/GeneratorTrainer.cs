@@ -146,7 +146,9 @@ public sealed class GeneratorTrainer
                     var alpha = generator.call(prior, c);
                     var g = GumbelSoftmax.Noise(alpha.shape, noise, _device);
                     var m = GumbelSoftmax.Relax(alpha, temperature, mask, g, o.HardGumbel);
-                    var relaxedCost = cost.Of(m);
+                    // L_C on the sample (paper) or on the decoded architecture the user receives (docs/generator.md section 6).
+                    var decoded = o.CostOn == GeneratorCostOn.Decoded ? GumbelSoftmax.Relax(alpha, temperature, mask, noise: null, hard: true) : null;
+                    var relaxedCost = cost.Of(decoded ?? m);
                     var (images, labels, weight) = parallel.Shard(b);
                     var logits = _supernet.ForwardRelaxed(images, m[0]);
                     var ce = F.cross_entropy(logits, labels);
@@ -214,7 +216,7 @@ public sealed class GeneratorTrainer
     private GeneratorEpochMetrics Evaluate(ArchitectureGeneratorModel model, double margin, MiniBatchIterator evalBatches)
     {
         var targets = ArchitectureGeneratorModel.EvenTargets(model.LowM, model.HighM, _options.EvaluationTargets);
-        var generated = model.Generate(targets);
+        var generated = model.Generate(targets, hardLimit: false, calibrated: false);
         // The generated cost in the constraint's unit: FLOPs, or the table's predicted ms for a latency generator.
         var flops = generated.Select(g => g.Cost).ToArray();
         double lcSum = 0;
@@ -227,7 +229,7 @@ public sealed class GeneratorTrainer
         {
             // Each pick on the path the relaxed forward optimised (docs/generator.md section 1), with the frozen
             // supernet's own BN statistics (the ones the relaxed forward used during training).
-            var paths = model.Generate(accTargets).Select(g => g.Path!).ToArray();
+            var paths = model.Generate(accTargets, hardLimit: false, calibrated: false).Select(g => g.Path!).ToArray();
             var correct = new long[paths.Length];
             long seen = 0;
             using var _ = no_grad();

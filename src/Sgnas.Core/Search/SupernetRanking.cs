@@ -31,35 +31,30 @@ public sealed record RankingResult(IReadOnlyList<RankingPoint> Points, double Ke
 public static class SupernetRanking
 {
     /// <summary>
-    /// <paramref name="count"/> distinct architectures spread across the FLOPs range: a seeded random sample of
-    /// <paramref name="count"/>·<paramref name="oversample"/> architectures sorted by FLOPs, of which the ones at evenly
-    /// spaced ranks (the smallest and the largest included) are taken; the smallest and largest architectures of the
-    /// space are not forced in (they are atypical: every layer alike).
+    /// <paramref name="count"/> distinct architectures spread evenly over the FLOPs range of the whole space: the i-th
+    /// aims at the centre of the i-th of <paramref name="count"/> equal FLOPs buckets between the smallest and the
+    /// largest architecture, reached from a seeded random architecture by the prior pool's local search
+    /// (<see cref="PriorPool.Build(ConstraintCost, double, double, int, int, int)"/>), so each one is a random-looking
+    /// network, not a uniform stack. Even FLOPs spacing, rather than the quantiles of a random sample, puts networks
+    /// that differ in capacity into the measure (a random sample piles up in the middle of the range, where inherited
+    /// and stand-alone accuracies differ by less than their noise; docs/generator.md section 4).
     /// </summary>
-    public static IReadOnlyList<Architecture> SpreadArchitectures(SearchSpacePreset preset, int count, int seed = 0, int oversample = 20)
+    /// <param name="preset">The search space.</param>
+    /// <param name="count">Number of architectures (at least 2).</param>
+    /// <param name="seed">Seed of the random starting points.</param>
+    /// <param name="maxTries">Local-search moves per architecture.</param>
+    public static IReadOnlyList<Architecture> SpreadArchitectures(SearchSpacePreset preset, int count, int seed = 0, int maxTries = 2000)
     {
         ArgumentNullException.ThrowIfNull(preset);
         if (count < 2) throw new ArgumentOutOfRangeException(nameof(count), count, "a ranking needs at least 2 architectures.");
-        if (oversample < 1) throw new ArgumentOutOfRangeException(nameof(oversample), oversample, "must be at least 1.");
-        var table = new FlopsLookupTable(preset);
-        var sampler = new ArchitectureSampler(preset, seed);
-        var pool = new HashSet<Architecture>();
-        for (int i = 0; i < count * oversample * 4 && pool.Count < count * oversample; i++) pool.Add(sampler.Sample());
-        var sorted = pool.OrderBy(a => table.CostM(a)).ThenBy(a => a.ToString(), StringComparer.Ordinal).ToArray();
-        if (sorted.Length < count) throw new InvalidOperationException($"the space of '{preset.Name}' gave only {sorted.Length} distinct architectures; {count} were asked.");
-        return Enumerable.Range(0, count).Select(i => sorted[(int)Math.Round(i * (sorted.Length - 1.0) / (count - 1))]).ToArray();
+        var cost = ConstraintCost.Create(ConstraintKind.Flops, preset);
+        var (min, max) = cost.Range();
+        var archs = PriorPool.Build(cost, min, max, count, seed, maxTries).Entries.Select(e => e.Architecture).ToArray();
+        if (archs.Distinct().Count() < count)
+            throw new InvalidOperationException($"the space of '{preset.Name}' gave only {archs.Distinct().Count()} distinct architectures over {count} FLOPs buckets; ask for fewer.");
+        return archs;
     }
 
-    /// <summary>
-    /// Scores every architecture with <paramref name="evaluator"/> (inherited weights, BN recalibration) and with
-    /// <paramref name="standaloneTop1"/> (training from scratch), and returns the rank agreement.
-    /// </summary>
-    /// <param name="evaluator">The supernet evaluator (its validation subset should be the images the stand-alone accuracy is measured on).</param>
-    /// <param name="architectures">At least 2 architectures.</param>
-    /// <param name="standaloneTop1">Trains one architecture from scratch and returns its validation top-1.</param>
-    /// <param name="done">Points already measured (resume): architectures found here are not measured again.</param>
-    /// <param name="onPoint">Called after each newly measured point (e.g. to persist it).</param>
-    /// <param name="cancellationToken">Checked between architectures.</param>
     public static RankingResult Measure(CandidateEvaluator evaluator, IReadOnlyList<Architecture> architectures,
         Func<Architecture, CancellationToken, double> standaloneTop1, IReadOnlyDictionary<Architecture, RankingPoint>? done = null,
         Action<RankingPoint>? onPoint = null, CancellationToken cancellationToken = default)

@@ -59,7 +59,9 @@ public static class ExperimentReport
         var t = r.Tracking!;
         var preset = SearchSpacePreset.Load(r.Options.Preset);
         var dummy = Architecture.Smallest(preset);
-        var results = t.TargetsM.Select((x, i) => new SearchResult("generator, no repair", x, dummy, t.GeneratedM[i], double.NaN, double.NaN, 0, 0, Array.Empty<Trial>())).ToList();
+        var results = t.TargetsM.Select((x, i) => new SearchResult("generator (calibrated), no repair", x, dummy, t.GeneratedM[i], double.NaN, double.NaN, 0, 0, Array.Empty<Trial>())).ToList();
+        if (r.RawTracking is { } raw)
+            results.AddRange(raw.TargetsM.Select((x, i) => new SearchResult("generator raw, no repair", x, dummy, raw.GeneratedM[i], double.NaN, double.NaN, 0, 0, Array.Empty<Trial>())));
         var cr = new ComparisonResult(r.Preset, t.TargetsM, results, Array.Empty<StrategyTotal>(), Array.Empty<RandomPoint>(), 0, 0);
         return ComparisonReport.Fig7a(cr);
     }
@@ -138,6 +140,11 @@ public static class ExperimentReport
         L("## FLOPs tracking (Fig. 7a)");
         L();
         L($"{t.TargetsM.Length} budgets drawn uniformly from {N(r.LowM)}..{N(r.HighM)} M (not the generator's evaluation targets), generated in one batch without repair: Kendall τ {N(t.KendallTau)}, Pearson {N(t.Pearson, "0.0000")}, mean relative error {Pct(t.MeanAbsRelError)}, worst {Pct(t.WorstRelError)}, over budget (repair needed) {t.RepairsNeeded} of {t.TargetsM.Length}; {t.MiddleSkipPaths} of the generated paths have a skip in the middle of a layer.");
+        if (r.RawTracking is { } rt)
+        {
+            L();
+            L($"The generation above runs G at the calibrated input for each budget (docs/generator.md section 6; {t.CalibrationLevels} distinct architectures over the calibration grid). G run at the budget itself (its raw response, what Eq. 10 trains): Kendall τ {N(rt.KendallTau)}, Pearson {N(rt.Pearson, "0.0000")}, mean relative error {Pct(rt.MeanAbsRelError)}, worst {Pct(rt.WorstRelError)}, over budget {rt.RepairsNeeded} of {rt.TargetsM.Length}.");
+        }
         L();
         L($"![Fig. 7a]({Fig7aFile})");
         L();

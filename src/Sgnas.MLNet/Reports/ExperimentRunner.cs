@@ -19,7 +19,11 @@ public sealed record ExperimentPick(string Strategy, double TargetFlopsM, string
 
 /// <summary>FLOPs tracking of the generator on budgets drawn uniformly from the interval, without repair (Fig. 7a).</summary>
 public sealed record TrackingResult(double[] TargetsM, double[] GeneratedM, double KendallTau, double Pearson, double MeanAbsRelError,
-    double WorstRelError, int RepairsNeeded, int MiddleSkipPaths);
+    double WorstRelError, int RepairsNeeded, int MiddleSkipPaths)
+{
+    /// <summary>Distinct costs the generator's calibration found over its grid (0 for a raw generation).</summary>
+    public int CalibrationLevels { get; init; }
+}
 
 /// <summary>Everything the experiment measured; written to <c>results.json</c> and summarised in <c>results.md</c>.</summary>
 public sealed record ExperimentResult
@@ -54,8 +58,10 @@ public sealed record ExperimentResult
     public IReadOnlyList<ExperimentPick> Picks { get; init; } = [];
     /// <summary>The random sample (Fig. 6a).</summary>
     public IReadOnlyList<RandomPoint> RandomPoints { get; init; } = [];
-    /// <summary>FLOPs tracking.</summary>
+    /// <summary>FLOPs tracking of generation as delivered (calibrated input).</summary>
     public TrackingResult? Tracking { get; init; }
+    /// <summary>FLOPs tracking of the generator's raw response (run at the budget itself, as during training).</summary>
+    public TrackingResult? RawTracking { get; init; }
     /// <summary>Supernet ranking.</summary>
     public RankingResult? Ranking { get; init; }
     /// <summary>Generator picks with a skip in the middle of a layer: (search-split top-1 of the path, of its compacted prefix path).</summary>
@@ -101,6 +107,14 @@ public sealed class ExperimentRunner
     public RunFolder Run => new(Path.Combine(_out, "run"));
 
     private string P(string name) => Path.Combine(_out, name);
+
+    private static TrackingResult Track(double[] targets, IReadOnlyList<GeneratedArchitecture> generated)
+    {
+        var gen = generated.Select(g => g.FlopsM).ToArray();
+        var rel = targets.Select((t, i) => (gen[i] - t) / t).ToArray();
+        return new TrackingResult(targets, gen, Correlation.KendallTau(targets, gen), Correlation.Pearson(targets, gen),
+            rel.Average(Math.Abs), rel.MaxBy(Math.Abs), generated.Count(g => g.FlopsM > g.TargetFlopsM + 1e-9), generated.Count(g => g.Path is { IsPrefix: false }));
+    }
 
     private bool Stop(string stage)
     {
@@ -266,11 +280,9 @@ public sealed class ExperimentRunner
         // 6. FLOPs tracking on uniformly drawn budgets, not the generator's evaluation targets, without repair.
         var trackRandom = new Random(StageSeed(2));
         var targets = Enumerable.Range(0, _o.TrackingBudgets).Select(_ => low + trackRandom.NextDouble() * (high - low)).ToArray();
-        var raw = model.Generate(targets, hardLimit: false);
-        var gen = raw.Select(g => g.FlopsM).ToArray();
-        var rel = targets.Select((t, i) => (gen[i] - t) / t).ToArray();
-        var tracking = new TrackingResult(targets, gen, Correlation.KendallTau(targets, gen), Correlation.Pearson(targets, gen),
-            rel.Average(Math.Abs), rel.MaxBy(Math.Abs), raw.Count(g => g.FlopsM > g.TargetFlopsM + 1e-9), raw.Count(g => g.Path is { IsPrefix: false }));
+        // As delivered (calibrated input, docs/generator.md section 6) and the generator's raw response at the budget itself.
+        var tracking = Track(targets, model.Generate(targets, hardLimit: false)) with { CalibrationLevels = model.Calibration.Levels };
+        var rawTracking = Track(targets, model.Generate(targets, hardLimit: false, calibrated: false));
         var clock10 = Stopwatch.StartNew();
         model.Generate(ArchitectureGeneratorModel.EvenTargets(low, high, 10), _o.GeneratorHardLimit);
         double tenGenerations = clock10.Elapsed.TotalSeconds;
@@ -304,7 +316,7 @@ public sealed class ExperimentRunner
             ValidationImages = ev.Data.ValidationCount, HeldOutImages = _o.HeldOutImages == 0 ? test.Count : Math.Min(_o.HeldOutImages, test.Count),
             SupernetTop1 = sres.ValidationTop1 ?? double.NaN, SupernetSeconds = sres.History.Sum(h => h.Seconds),
             GeneratorSeconds = history.Sum(h => h.Seconds), GeneratorBest = model.BestMetrics, TenGenerationsSeconds = tenGenerations,
-            SecondsPerCandidate = perCandidate, Picks = picks, RandomPoints = points, Tracking = tracking, Ranking = ranking,
+            SecondsPerCandidate = perCandidate, Picks = picks, RandomPoints = points, Tracking = tracking, RawTracking = rawTracking, Ranking = ranking,
             MiddleSkipChecks = middleSkips, StageSeconds = stageSeconds,
         };
         ExperimentReport.Write(result, _out);

@@ -25,8 +25,14 @@ public class SupernetRankingTests : IDisposable
         var flops = archs.Select(a => table.CostM(a)).ToArray();
         Assert.Equal(flops.OrderBy(f => f), flops);
         var (min, max) = table.Range();
-        // Spread: the sample spans most of the feasible range, not a cluster around its middle.
-        Assert.True(flops[^1] - flops[0] > 0.4 * (max - min), $"{flops[0]:F3}..{flops[^1]:F3} of {min:F3}..{max:F3}");
+        // Even FLOPs spacing over the whole space: the i-th sits near the centre of the i-th of 12 equal buckets, so the
+        // set spans most of the range instead of the middle a random sample piles up in.
+        double w = (max - min) / 12;
+        for (int i = 0; i < 12; i++)
+            Assert.True(Math.Abs(flops[i] - (min + (i + 0.5) * w)) <= w / 4 + 1e-9, $"architecture {i}: {flops[i]:F3} M, bucket centre {min + (i + 0.5) * w:F3} M");
+        Assert.True(flops[^1] - flops[0] > 0.8 * (max - min), $"{flops[0]:F3}..{flops[^1]:F3} of {min:F3}..{max:F3}");
+        // Not uniform stacks: layers differ within most architectures.
+        Assert.True(archs.Count(a => a.Layers.Distinct().Count() > 1) >= 10);
         Assert.Equal(archs, SupernetRanking.SpreadArchitectures(p, 12, seed: 1));
     }
 

@@ -1,0 +1,66 @@
+using Sgnas.Cost;
+using Sgnas.Generation;
+using Sgnas.Modules;
+using Sgnas.SearchSpace;
+using static TorchSharp.torch;
+
+namespace Sgnas.Core.Tests.Generation;
+
+/// <summary>The inverse of the generator's response curve (docs/generator.md section 6).</summary>
+public sealed class ConstraintCalibrationTests
+{
+    [Fact]
+    public void InputForTakesTheHighestLevelAtOrBelowTheBudgetAndTheNearestInputAmongItsTies()
+    {
+        // Worked by hand: inputs 1..5 gave costs 1.1, 0.9, 2.5, 2.5, 4.2 (a dip at 2, a plateau over 3 and 4).
+        var cal = ConstraintCalibration.FromGrid(new double[] { 1, 2, 3, 4, 5 }, new[] { 1.1, 0.9, 2.5, 2.5, 4.2 });
+        Assert.Equal(4, cal.Levels);
+        Assert.Equal((0.9, 4.2), cal.CostRange);
+        Assert.Equal(2, cal.InputFor(1.0));   // 0.9 ≤ 1.0 < 1.1
+        Assert.Equal(1, cal.InputFor(1.1));   // a level equal to the budget fits
+        Assert.Equal(1, cal.InputFor(2.4));   // 1.1 is the highest level ≤ 2.4
+        Assert.Equal(3, cal.InputFor(3.0));   // level 2.5: inputs 3 and 4, 3 is nearer
+        Assert.Equal(4, cal.InputFor(3.9));   // same level, 4 is nearer
+        Assert.Equal(5, cal.InputFor(10));
+        Assert.Equal(2, cal.InputFor(0.5));   // no level fits: the lowest one (the hard limit may repair it)
+        Assert.Throws<ArgumentException>(() => ConstraintCalibration.FromGrid(new double[] { 1, 2 }, new[] { 1.0 }));
+        Assert.Throws<ArgumentException>(() => ConstraintCalibration.FromGrid(new double[] { 1 }, new[] { double.NaN }));
+    }
+
+    [Fact]
+    public void GridExtendsPastTheIntervalWithinTheFeasibleRange()
+    {
+        var g = ConstraintCalibration.Grid(2, 4, (1.9, 10), points: 5, extension: 0.1);
+        Assert.Equal(new[] { 1.9, 2.475, 3.05, 3.625, 4.2 }, g.Select(x => Math.Round(x, 9)));
+        Assert.Throws<ArgumentException>(() => ConstraintCalibration.Grid(4, 4, (0, 10)));
+    }
+
+    [Fact]
+    public void CalibratedGenerationFollowsTheBudgetFromBelowWithTheGeneratorsOwnArchitectures()
+    {
+        var preset = SearchSpacePreset.Load("fashion-small");
+        var (low, high) = new FlopsLookupTable(preset).ConstraintInterval();
+        using var model = new ArchitectureGeneratorModel(preset, ArchitectureGenerator.For(preset, hiddenChannels: 8, seed: 3),
+            PriorPool.Build(preset, low, high, 10, 3), low, high, new GeneratorOptions(), 5.0, null, CPU);
+        var cal = model.Calibration;
+        Assert.Equal(ConstraintCalibration.DefaultPoints, cal.Points);
+        var grid = ConstraintCalibration.Grid(low, high, model.FeasibleRange);
+        var levels = model.Generate(grid, calibrated: false).Select(g => g.Cost).ToArray();
+        var targets = ArchitectureGeneratorModel.EvenTargets(low, high, 300);
+        var generated = model.Generate(targets);
+        for (int i = 0; i < targets.Length; i++)
+        {
+            var g = generated[i];
+            Assert.Equal(targets[i], g.Target);
+            // The delivered architecture is the generator's own output at the calibrated input.
+            var rawAtInput = model.Generate(new[] { g.Input }, calibrated: false)[0];
+            Assert.Equal(rawAtInput.Path, g.Path);
+            // Its cost is the highest grid level within the budget, or the lowest level when none fits.
+            var fitting = levels.Where(c => c <= targets[i]).ToArray();
+            Assert.Equal(fitting.Length > 0 ? fitting.Max() : levels.Min(), g.Cost);
+            if (i > 0) Assert.True(g.Cost >= generated[i - 1].Cost, $"cost fell from {generated[i - 1].Cost} to {g.Cost} between budgets {targets[i - 1]} and {targets[i]}");
+        }
+        // The raw generation is what training measures: it must still be reachable and differ from the calibrated one here.
+        Assert.NotEqual(model.Generate(targets, calibrated: false).Select(g => g.Cost), generated.Select(g => g.Cost));
+    }
+}
