@@ -22,8 +22,6 @@ public sealed class TrainGeneratorCommand : SgnasCommand
     private readonly Option<bool> _hardGumbel = CliOptions.Flag("--hard-gumbel", "straight-through hard Gumbel-softmax (default soft, as the reference)");
     private readonly Option<int> _extraCostTargets = CliOptions.Int("--extra-cost-targets",
         "extra targets per step whose constraint loss joins the step's (no supernet pass; 0 = paper, one target per step)", Defaults.ExtraCostTargets, min: 0);
-    private readonly Option<string> _costOn = CliOptions.Choice("--cost-on",
-        "what L_C prices: the Gumbel sample (paper) or the decoded architecture (straight-through)", "sample", "sample", "decoded");
     private readonly Option<int> _hiddenChannels = CliOptions.Int("--hidden-channels",
         "width of G's hidden 3×3 convolutions (paper 32; fewer generate faster, docs/performance.md \"Generation\")", Defaults.HiddenChannels, min: 1);
     private readonly Option<string> _prior = CliOptions.Choice("--prior", "random prior: one per FLOPs bucket, or a single random one (paper, reference)", "bucketed", "bucketed", "single");
@@ -57,7 +55,6 @@ public sealed class TrainGeneratorCommand : SgnasCommand
         int extraCostTargets = parse.GetValue(_extraCostTargets);
         int hiddenChannels = parse.GetValue(_hiddenChannels);
         int priorBuckets = parse.GetValue(_priorBuckets);
-        var costOn = parse.GetValue(_costOn) == "decoded" ? GeneratorCostOn.Decoded : GeneratorCostOn.Sample;
         var selection = parse.GetValue(_selection) == "fit" ? GeneratorSelectionRule.ConstraintFit : GeneratorSelectionRule.Accuracy;
         double tolerance = parse.GetValue(_selectionTolerance);
         var prior = parse.GetValue(_prior) == "single" ? PriorKind.SingleRandom : PriorKind.Bucketed;
@@ -70,7 +67,7 @@ public sealed class TrainGeneratorCommand : SgnasCommand
         if (resume && force) throw new UsageException("--resume continues the interrupted training and --force starts over; give one of them.");
         var options = defaults with { Epochs = epochs, CostWeight = lambda, BatchSize = batch, Seed = seed, HardGumbel = hardGumbel,
             Selection = selection, SelectionTolerance = tolerance, Prior = prior, ExtraCostTargets = extraCostTargets,
-            HiddenChannels = hiddenChannels, CostOn = costOn, PriorBuckets = priorBuckets };
+            HiddenChannels = hiddenChannels, PriorBuckets = priorBuckets };
         options.Validate();
 
         run.RequireSupernet();

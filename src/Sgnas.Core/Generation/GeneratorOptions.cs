@@ -9,18 +9,6 @@ public enum PriorKind
     SingleRandom,
 }
 
-/// <summary>Which α the constraint loss L_C (Eq. 10) prices during generator training.</summary>
-public enum GeneratorCostOn
-{
-    /// <summary>The Gumbel-softmax sample that the cross-entropy also uses (paper Eq. 10, reference code).</summary>
-    Sample,
-    /// <summary>
-    /// The architecture that generation delivers: one-hot argmax of α (masked as <see cref="AlphaDecoding"/> decodes it), priced
-    /// exactly by Eq. 9, with the straight-through gradient of softmax(α/τ) (docs/generator.md section 6).
-    /// </summary>
-    Decoded,
-}
-
 /// <summary>
 /// Options of generator training and generation (SGNAS stage 2, docs/design.md §4–5). Defaults marked
 /// "paper" come from appendix A.3 / section 3.2, "reference code" from github.com/eric8607242/SGNAS.
@@ -57,9 +45,6 @@ public sealed record GeneratorOptions
     public double TemperatureDecay { get; init; } = GumbelSoftmax.PaperTemperatureDecay;
     /// <summary>Straight-through hard Gumbel-softmax instead of soft weights (default soft, as the reference).</summary>
     public bool HardGumbel { get; init; }
-    /// <summary>Which α L_C prices: the Gumbel sample (paper) or the decoded architecture (straight-through).</summary>
-    [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<GeneratorCostOn>))]
-    public GeneratorCostOn CostOn { get; init; } = GeneratorCostOn.Sample;
     /// <summary>λ of Eq. 10 with FLOPs in M; null = scaled to the interval (see the type's remarks).</summary>
     public double? CostWeight { get; init; }
     /// <summary>Dead-zone half-width of L_C in M (ms for latency); null = <see cref="MarginFraction"/> of the interval width.</summary>
@@ -147,7 +132,6 @@ public sealed record GeneratorOptions
         Check(AccuracyTargets >= 1, nameof(AccuracyTargets), AccuracyTargets, "must be at least 1.");
         Check(SelectionTolerance >= 0, nameof(SelectionTolerance), SelectionTolerance, "must be ≥ 0.");
         Check(ExtraCostTargets is >= 0 and <= 4096, nameof(ExtraCostTargets), ExtraCostTargets, "must lie in 0..4096.");
-        Check(Enum.IsDefined(CostOn), nameof(CostOn), CostOn, "is not a known choice.");
         Check(Enum.IsDefined(Selection), nameof(Selection), Selection, "is not a known rule.");
     }
 }

@@ -146,9 +146,7 @@ public sealed class GeneratorTrainer
                     var alpha = generator.call(prior, c);
                     var g = GumbelSoftmax.Noise(alpha.shape, noise, _device);
                     var m = GumbelSoftmax.Relax(alpha, temperature, mask, g, o.HardGumbel);
-                    // L_C on the sample (paper) or on the decoded architecture the user receives (docs/generator.md section 6).
-                    var decoded = o.CostOn == GeneratorCostOn.Decoded ? GumbelSoftmax.Relax(alpha, temperature, mask, noise: null, hard: true) : null;
-                    var relaxedCost = cost.Of(decoded ?? m);
+                    var relaxedCost = cost.Of(m);
                     var (images, labels, weight) = parallel.Shard(b);
                     var logits = _supernet.ForwardRelaxed(images, m[0]);
                     var ce = F.cross_entropy(logits, labels);
