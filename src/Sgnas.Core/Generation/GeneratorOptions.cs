@@ -60,8 +60,9 @@ public sealed record GeneratorOptions
     /// <summary>How the random prior B is chosen (default: the bucketed pool; <see cref="PriorKind.SingleRandom"/>: the paper's / reference's single prior).</summary>
     [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<PriorKind>))]
     public PriorKind Prior { get; init; } = PriorKind.Bucketed;
-    /// <summary>Number of prior-pool buckets over the interval (<see cref="PriorKind.Bucketed"/>).</summary>
-    public int PriorBuckets { get; init; } = 10;
+    /// <summary>Number of prior-pool buckets over the interval (<see cref="PriorKind.Bucketed"/>); 200 gives the calibrated
+    /// generation about 200 distinct architectures to choose from (docs/generator.md section 7; 10 gave about 20).</summary>
+    public int PriorBuckets { get; init; } = 200;
     /// <summary>Random-walk steps allowed per bucket when searching a prior near its centre.</summary>
     public int PriorMaxTries { get; init; } = 2000;
     /// <summary>Channels the constraint is broadcast to (reference code: hc_dim 10).</summary>
