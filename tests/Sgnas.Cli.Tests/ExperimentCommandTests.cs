@@ -44,11 +44,27 @@ public sealed class ExperimentCommandTests : IDisposable
         foreach (var section in new[] { "## Targets", "## Picks", "## FLOPs tracking", "## Search cost (Table 1)", "## Supernet ranking", "held-out" })
             Assert.Contains(section, md);
         Assert.Matches(@"\*\*(met|missed)\*\*", md);
+        // Tracking is reported as delivered (calibrated input) and for G's raw response at the budget itself.
+        Assert.Contains("calibrated input", md);
+        Assert.Contains("raw response", md);
         foreach (var png in new[] { "fig6a_accuracy_vs_flops.png", "fig7a_target_vs_generated.png" })
         {
             var bytes = File.ReadAllBytes(Path.Combine(_dir, png));
             Assert.True(bytes.Length > 1000 && bytes[0] == 0x89 && bytes[1] == (byte)'P', $"{png} is not a PNG");
         }
         Assert.True(File.Exists(Path.Combine(_dir, "results.json")));
+
+        // Percentile neighbours: every generator pick has at least PercentileNeighbours (tiny: 2) random architectures
+        // within ±5 % of its FLOPs, and every extra one was drawn inside some pick's window.
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "results.json")));
+        var root = json.RootElement;
+        double[] Flops(string name) => root.GetProperty(name).EnumerateArray().Select(p => p.GetProperty("flopsM").GetDouble()).ToArray();
+        var uniform = Flops("randomPoints");
+        var extra = Flops("neighbourPoints");
+        var genFlops = root.GetProperty("picks").EnumerateArray().Where(p => p.GetProperty("strategy").GetString() == "generator")
+            .Select(p => p.GetProperty("flopsM").GetDouble()).ToArray();
+        Assert.Equal(3, genFlops.Length);
+        foreach (var f in genFlops) Assert.True(uniform.Concat(extra).Count(x => Math.Abs(x - f) <= 0.05 * f) >= 2, $"fewer than 2 neighbours of {f} M");
+        Assert.All(extra, x => Assert.Contains(genFlops, f => Math.Abs(x - f) <= 0.05 * f));
     }
 }

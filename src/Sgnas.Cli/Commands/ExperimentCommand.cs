@@ -28,6 +28,7 @@ public sealed class ExperimentCommand : SgnasCommand
     private readonly Option<int?> _iterations = Size("--iterations");
     private readonly Option<int?> _randomPoints = Size("--random-points");
     private readonly Option<int?> _rankingArchs = Size("--ranking-archs");
+    private readonly Option<int?> _percentileNeighbours = Size("--percentile-neighbours");
     private readonly Option<int?> _rankingEpochs = Size("--ranking-epochs");
     private readonly Option<int?> _rankingTrainImages = Size("--ranking-train-images");
     private readonly Option<int?> _maxTrainImages = Size("--max-train-images");
@@ -55,7 +56,7 @@ public sealed class ExperimentCommand : SgnasCommand
             ValidationImages = parse.GetValue(_valImages) ?? o.ValidationImages, RecalibrationImages = parse.GetValue(_recalibrationImages) ?? o.RecalibrationImages,
             HeldOutImages = parse.GetValue(_heldOutImages) ?? o.HeldOutImages, RandomCandidates = parse.GetValue(_randomCandidates) ?? o.RandomCandidates,
             EvolutionPopulation = parse.GetValue(_population) ?? o.EvolutionPopulation, EvolutionIterations = parse.GetValue(_iterations) ?? o.EvolutionIterations,
-            RandomPoints = parse.GetValue(_randomPoints) ?? o.RandomPoints, RankingArchitectures = parse.GetValue(_rankingArchs) ?? o.RankingArchitectures,
+            RandomPoints = parse.GetValue(_randomPoints) ?? o.RandomPoints, PercentileNeighbours = parse.GetValue(_percentileNeighbours) ?? o.PercentileNeighbours, RankingArchitectures = parse.GetValue(_rankingArchs) ?? o.RankingArchitectures,
             RankingEpochs = parse.GetValue(_rankingEpochs) ?? o.RankingEpochs, RankingTrainImages = parse.GetValue(_rankingTrainImages) ?? o.RankingTrainImages,
             SupernetMaxTrainImages = parse.GetValue(_maxTrainImages) ?? o.SupernetMaxTrainImages, StopAfter = stopAfter,
             GeneratorMaxImages = parse.GetValue(_generatorMaxImages) ?? o.GeneratorMaxImages,

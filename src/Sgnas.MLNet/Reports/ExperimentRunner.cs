@@ -58,6 +58,8 @@ public sealed record ExperimentResult
     public IReadOnlyList<ExperimentPick> Picks { get; init; } = [];
     /// <summary>The random sample (Fig. 6a).</summary>
     public IReadOnlyList<RandomPoint> RandomPoints { get; init; } = [];
+    /// <summary>Random architectures drawn within ±5 % of a generator pick's FLOPs (percentile target only).</summary>
+    public IReadOnlyList<RandomPoint> NeighbourPoints { get; init; } = [];
     /// <summary>FLOPs tracking of generation as delivered (calibrated input).</summary>
     public TrackingResult? Tracking { get; init; }
     /// <summary>FLOPs tracking of the generator's raw response (run at the budget itself, as during training).</summary>
@@ -245,6 +247,34 @@ public sealed class ExperimentRunner
             points.Add(new RandomPoint(r.Architecture, r.FlopsM, r.ValTop1));
             _progress?.Report(new TrainingProgress("random-sample", 1, 1, i + 1, _o.RandomPoints, new Dictionary<string, double> { ["top1"] = r.ValTop1 }, i + 1 == _o.RandomPoints));
         }
+        // 4b. More random architectures near each generator pick (±5 % FLOPs), for the percentile target.
+        var neighbourJournal = new CandidateJournal(P("neighbours.jsonl"), preset);
+        var neighbours = new List<RandomPoint>();
+        var generatorPicks = picks.Where(p => p.Strategy == "generator").ToList();
+        for (int g = 0; g < generatorPicks.Count; g++)
+        {
+            double f = generatorPicks[g].FlopsM;
+            bool Near(double x) => Math.Abs(x - f) <= 0.05 * f;
+            int have = points.Concat(neighbours).Count(p => Near(p.FlopsM));
+            var near = new ArchitectureSampler(preset, StageSeed(4 + g));
+            var flopsTable = new FlopsLookupTable(preset);
+            // Rejection sampling: uniform architectures, kept when inside the window (about 1 in 60 at the ends).
+            for (int draw = 0; have < _o.PercentileNeighbours && draw < 200_000; draw++)
+            {
+                ct.ThrowIfCancellationRequested();
+                var a = near.Sample();
+                if (!Near(flopsTable.CostM(a)) || points.Concat(neighbours).Any(p => p.Architecture == a)) continue;
+                if (!neighbourJournal.TryGet(a, out var r))
+                {
+                    r = ev.Evaluate(a, ct);
+                    neighbourJournal.Append(r);
+                }
+                neighbours.Add(new RandomPoint(r.Architecture, r.FlopsM, r.ValTop1));
+                have++;
+                _progress?.Report(new TrainingProgress("neighbours", g + 1, generatorPicks.Count, have, _o.PercentileNeighbours, new Dictionary<string, double> { ["top1"] = r.ValTop1 }, have >= _o.PercentileNeighbours));
+            }
+            if (have < _o.PercentileNeighbours) _log($"neighbours: only {have} random architectures found within ±5 % of {f:0.###} M");
+        }
         stageSeconds["sample"] = Lap();
         if (Stop("sample")) return null;
 
@@ -316,7 +346,7 @@ public sealed class ExperimentRunner
             ValidationImages = ev.Data.ValidationCount, HeldOutImages = _o.HeldOutImages == 0 ? test.Count : Math.Min(_o.HeldOutImages, test.Count),
             SupernetTop1 = sres.ValidationTop1 ?? double.NaN, SupernetSeconds = sres.History.Sum(h => h.Seconds),
             GeneratorSeconds = history.Sum(h => h.Seconds), GeneratorBest = model.BestMetrics, TenGenerationsSeconds = tenGenerations,
-            SecondsPerCandidate = perCandidate, Picks = picks, RandomPoints = points, Tracking = tracking, RawTracking = rawTracking, Ranking = ranking,
+            SecondsPerCandidate = perCandidate, Picks = picks, RandomPoints = points, NeighbourPoints = neighbours, Tracking = tracking, RawTracking = rawTracking, Ranking = ranking,
             MiddleSkipChecks = middleSkips, StageSeconds = stageSeconds,
         };
         ExperimentReport.Write(result, _out);
