@@ -63,6 +63,10 @@ public sealed record GeneratorEpochMetrics
     public double Pearson { get; init; }
     /// <summary>Mean absolute relative error of generated costs against targets (FLOPs, or predicted ms for a latency generator).</summary>
     public double MeanAbsRelError { get; init; }
+    /// <summary>The same error for G run at the targets themselves (raw response, what Eq. 10 trains); NaN in folders written before calibration.</summary>
+    public double RawMeanAbsRelError { get; init; } = double.NaN;
+    /// <summary>Distinct architectures over this epoch's calibration grid (0 in folders written before calibration).</summary>
+    public int CalibrationLevels { get; init; }
     /// <summary>Sum of L_C over the evaluation targets (selection criterion for the best generator, as the reference).</summary>
     public double EvalConstraintLoss { get; init; }
     /// <summary>Supernet top-1 of the architecture generated for the middle accuracy target (NaN without evaluation batches).</summary>
@@ -215,7 +219,15 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     /// level below it); otherwise at the target itself, its raw response as during training.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A target lies outside the feasible range of the space.</exception>
-    public IReadOnlyList<GeneratedArchitecture> Generate(IReadOnlyList<double> targetsM, bool hardLimit = false, bool calibrated = true)
+    public IReadOnlyList<GeneratedArchitecture> Generate(IReadOnlyList<double> targetsM, bool hardLimit = false, bool calibrated = true) =>
+        GenerateWith(targetsM, hardLimit, calibrated ? Calibration : null);
+
+    /// <summary>
+    /// As <see cref="Generate"/> with an explicit calibration (null: raw). Training
+    /// measures each epoch's weights with a calibration of those weights (<see cref="MeasureCalibration"/>), since the
+    /// cached <see cref="Calibration"/> belongs to the final ones.
+    /// </summary>
+    public IReadOnlyList<GeneratedArchitecture> GenerateWith(IReadOnlyList<double> targetsM, bool hardLimit, ConstraintCalibration? calibration)
     {
         ArgumentNullException.ThrowIfNull(targetsM);
         if (targetsM.Count == 0) return Array.Empty<GeneratedArchitecture>();
@@ -225,7 +237,6 @@ public sealed class ArchitectureGeneratorModel : IDisposable
                 throw new ArgumentOutOfRangeException(nameof(targetsM), t,
                     $"target {t} {Cost.Unit} is outside the feasible range {min:F4}..{max:F4} {Cost.Unit} of preset '{Preset.Name}'" +
                     (Kind == ConstraintKind.Latency ? " (predicted by the generator's latency table)." : "."));
-        var calibration = calibrated ? Calibration : null;
         var inputs = calibration is null ? targetsM : targetsM.Select(calibration.InputFor).ToArray();
         using var raw = Alpha(inputs);
         using var alpha = raw.contiguous();
@@ -267,16 +278,18 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     {
         get
         {
-            lock (_calibrationLock)
-            {
-                if (_calibration is null)
-                {
-                    var grid = ConstraintCalibration.Grid(LowM, HighM, FeasibleRange);
-                    _calibration = ConstraintCalibration.FromGrid(grid, Generate(grid, hardLimit: false, calibrated: false).Select(g => g.Cost).ToArray());
-                }
-                return _calibration;
-            }
+            lock (_calibrationLock) return _calibration ??= MeasureCalibration();
         }
+    }
+
+    /// <summary>
+    /// Measures the calibration of the generator's current weights: one batched raw generation over
+    /// <see cref="ConstraintCalibration.Grid"/> and the exact cost of each decoded architecture.
+    /// </summary>
+    public ConstraintCalibration MeasureCalibration()
+    {
+        var grid = ConstraintCalibration.Grid(LowM, HighM, FeasibleRange);
+        return ConstraintCalibration.FromGrid(grid, GenerateWith(grid, hardLimit: false, calibration: null).Select(g => g.Cost).ToArray());
     }
 
     private ConstraintCalibration? _calibration;

@@ -214,7 +214,11 @@ public sealed class GeneratorTrainer
     private GeneratorEpochMetrics Evaluate(ArchitectureGeneratorModel model, double margin, MiniBatchIterator evalBatches)
     {
         var targets = ArchitectureGeneratorModel.EvenTargets(model.LowM, model.HighM, _options.EvaluationTargets);
-        var generated = model.Generate(targets, hardLimit: false, calibrated: false);
+        // Fit and accuracy of what generation delivers: the calibrated generation with a calibration of this epoch's
+        // weights (docs/generator.md section 7); the raw fit is kept for the record.
+        var calibration = model.MeasureCalibration();
+        var generated = model.GenerateWith(targets, hardLimit: false, calibration);
+        var rawFlops = model.GenerateWith(targets, hardLimit: false, calibration: null).Select(g => g.Cost).ToArray();
         // The generated cost in the constraint's unit: FLOPs, or the table's predicted ms for a latency generator.
         var flops = generated.Select(g => g.Cost).ToArray();
         double lcSum = 0;
@@ -227,7 +231,7 @@ public sealed class GeneratorTrainer
         {
             // Each pick on the path the relaxed forward optimised (docs/generator.md section 1), with the frozen
             // supernet's own BN statistics (the ones the relaxed forward used during training).
-            var paths = model.Generate(accTargets, hardLimit: false, calibrated: false).Select(g => g.Path!).ToArray();
+            var paths = model.GenerateWith(accTargets, hardLimit: false, calibration).Select(g => g.Path!).ToArray();
             var correct = new long[paths.Length];
             long seen = 0;
             using var _ = no_grad();
@@ -246,6 +250,8 @@ public sealed class GeneratorTrainer
             KendallTau = Correlation.KendallTau(targets, flops),
             Pearson = Correlation.Pearson(targets, flops),
             MeanAbsRelError = mare,
+            RawMeanAbsRelError = Correlation.MeanAbsoluteRelativeError(targets, rawFlops),
+            CalibrationLevels = calibration.Levels,
             EvalConstraintLoss = lcSum,
             MiddleTop1 = top1[top1.Length / 2],
             MeanTop1 = top1.Average(),

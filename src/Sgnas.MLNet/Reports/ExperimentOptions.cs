@@ -74,7 +74,7 @@ public sealed record ExperimentOptions
     /// <summary>Architectures of the supernet ranking measure, spread across FLOPs.</summary>
     public int RankingArchitectures { get; init; } = 12;
     /// <summary>Stand-alone training of each ranking architecture: epochs.</summary>
-    public int RankingEpochs { get; init; } = 1;
+    public int RankingEpochs { get; init; } = 2;
     /// <summary>Stand-alone training of each ranking architecture: training images (a seeded subset of the supernet's training split).</summary>
     public int RankingTrainImages { get; init; } = 10000;
     /// <summary>Stand-alone accuracy is measured on this many images of the validation split.</summary>

@@ -89,9 +89,9 @@ public class GeneratorTrainerTests(TrainedGeneratorFixture f) : IClassFixture<Tr
     {
         var sel = GeneratorSelection.Select(f.Model.History, f.Options.Selection, f.Options.SelectionTolerance)!;
         Assert.Equal(sel.Epoch, f.Model.BestEpoch);
-        // The kept weights reproduce that epoch's evaluation exactly: its FLOPs per target (raw generation, as
-        // training evaluates) and its top-1 per target.
-        var generated = f.Model.Generate(sel.TargetsM, calibrated: false);
+        // The kept weights reproduce that epoch's evaluation exactly: its FLOPs per target (calibrated generation, as
+        // training evaluates, with the calibration of the kept weights) and its top-1 per target.
+        var generated = f.Model.Generate(sel.TargetsM);
         Assert.Equal(sel.GeneratedM, generated.Select(g => g.FlopsM).ToArray());
         var picks = f.Model.Generate(sel.AccuracyTargetsM);
         Assert.All(picks, g => Assert.Equal(g.Architecture, g.Path!.ToArchitecture()));
