@@ -144,7 +144,7 @@ public static class ExperimentReport
         if (r.RawTracking is { } rt)
         {
             L();
-            L($"The generation above runs G at the calibrated input for each budget (docs/generator.md section 6; {t.CalibrationLevels} distinct architectures over the calibration grid). G run at the budget itself (its raw response, what Eq. 10 trains): Kendall τ {N(rt.KendallTau)}, Pearson {N(rt.Pearson, "0.0000")}, mean relative error {Pct(rt.MeanAbsRelError)}, worst {Pct(rt.WorstRelError)}, over budget {rt.RepairsNeeded} of {rt.TargetsM.Length}.");
+            L($"The generation above runs G at the calibrated input for each budget (docs/generator.md section 7; {t.CalibrationLevels} distinct architectures over the calibration grid). G run at the budget itself (its raw response, what Eq. 10 trains): Kendall τ {N(rt.KendallTau)}, Pearson {N(rt.Pearson, "0.0000")}, mean relative error {Pct(rt.MeanAbsRelError)}, worst {Pct(rt.WorstRelError)}, over budget {rt.RepairsNeeded} of {rt.TargetsM.Length}.");
         }
         L();
         L($"![Fig. 7a]({Fig7aFile})");
