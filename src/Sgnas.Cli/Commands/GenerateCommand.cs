@@ -16,7 +16,7 @@ public sealed class GenerateCommand : SgnasCommand
     private readonly LatencyBudgetOptions _latency = new(tableRequired: false);
     private readonly Option<bool> _hardLimit = CliOptions.Flag("--hard-limit", "repair architectures over their target until they fit");
     private readonly Option<bool> _raw = CliOptions.Flag("--raw",
-        "run the generator at the budget itself instead of its calibrated input (docs/generator.md section 6)");
+        "run the generator at the budget itself instead of its calibrated input (docs/generator.md section 7)");
     private readonly Option<string> _device = CliOptions.Device();
 
     public override string Name => "generate";

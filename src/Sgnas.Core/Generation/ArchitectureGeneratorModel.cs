@@ -270,9 +270,11 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     }
 
     /// <summary>
-    /// The inverse of this generator's response curve (docs/generator.md section 6), measured on first use with one
-    /// batched raw generation over <see cref="ConstraintCalibration.DefaultPoints"/> inputs; the weights are fixed
-    /// once a model is trained or loaded (training evaluates raw generations and never asks for it).
+    /// The inverse of this generator's response curve (docs/generator.md section 7): measured on first use with one
+    /// batched raw generation over <see cref="ConstraintCalibration.DefaultPoints"/> inputs, saved in
+    /// <c>generator.json</c> with the weights it was measured on, and read back by <see cref="Load"/> (a fresh process
+    /// then generates without measuring it again: about 0.3 s saved per <c>sgnas generate</c>). Folders written before
+    /// calibration existed measure it on first use.
     /// </summary>
     public ConstraintCalibration Calibration
     {
@@ -334,12 +336,18 @@ public sealed class ArchitectureGeneratorModel : IDisposable
             ["network"] = new JsonObject
             {
                 ["constraintChannels"] = Generator.ConstraintChannels,
-                ["hiddenChannels"] = Options.HiddenChannels,
+                ["hiddenChannels"] = Generator.HiddenChannels, // the network's own width: options may describe another
                 ["bodyLayers"] = Options.BodyLayers,
             },
             ["options"] = JsonSerializer.SerializeToNode(Options, Json),
             ["priorPool"] = PriorPool.ToJson(),
             ["history"] = JsonSerializer.SerializeToNode(History, Json),
+            ["calibration"] = new JsonObject
+            {
+                ["points"] = Calibration.Points,
+                ["extension"] = ConstraintCalibration.DefaultExtension,
+                ["costs"] = new JsonArray(Calibration.GridCosts.Select(c => (JsonNode)c).ToArray()),
+            },
         };
         Set(run).Commit($"generator, best epoch {BestEpoch}", [
             new CheckpointFile(Path.GetFileName(run.GeneratorWeights), AtomicFile.ModuleBytes(Generator)),
@@ -416,8 +424,10 @@ public sealed class ArchitectureGeneratorModel : IDisposable
                     : ConstraintCost.Latency(new LatencyCostModel(preset, latencyTable, applyCorrection));
                 var pool = PriorPool.FromJson(Field(meta, "priorPool", file), cost, file);
                 var history = meta["history"]?.Deserialize<List<GeneratorEpochMetrics>>(Json);
-                return new ArchitectureGeneratorModel(preset, generator, pool, Number<double>(meta, "constraintLowM", file),
+                var model = new ArchitectureGeneratorModel(preset, generator, pool, Number<double>(meta, "constraintLowM", file),
                     Number<double>(meta, "constraintHighM", file), options, Number<double>(meta, "temperature", file), history, device, cost);
+                if (meta["calibration"] is JsonObject cal) model._calibration = ReadCalibration(cal, model, file);
+                return model;
             }
             catch
             {
@@ -430,6 +440,21 @@ public sealed class ArchitectureGeneratorModel : IDisposable
         {
             throw new InvalidDataException($"{file}: malformed generator metadata ({SupernetCheckpoint.OneLine(e.Message)}).", e);
         }
+    }
+
+    // The stored grid costs, checked against the grid the model's interval gives (a file from another interval or a
+    // truncated array must not silently shift budgets).
+    private static ConstraintCalibration ReadCalibration(JsonObject node, ArchitectureGeneratorModel model, string file)
+    {
+        int points = Number<int>(node, "points", file, "calibration.");
+        double extension = Number<double>(node, "extension", file, "calibration.");
+        var costs = Field(node, "costs", file, "calibration.").AsArray().Select(c => c!.GetValue<double>()).ToArray();
+        if (points < 2 || costs.Length != points)
+            throw new InvalidDataException($"{file}: calibration.costs holds {costs.Length} values for {points} grid points.");
+        var (min, max) = model.FeasibleRange;
+        if (costs.Any(c => !double.IsFinite(c) || c < min - 1e-9 || c > max + 1e-9))
+            throw new InvalidDataException($"{file}: calibration.costs holds a value outside the feasible range {min:F4}..{max:F4} {model.Cost.Unit}.");
+        return ConstraintCalibration.FromGrid(ConstraintCalibration.Grid(model.LowM, model.HighM, model.FeasibleRange, points, extension), costs);
     }
 
     /// <summary>The constraint block of generator.json; absent means FLOPs (folders written before latency budgets).</summary>

@@ -1,7 +1,7 @@
 namespace Sgnas.Generation;
 
 /// <summary>
-/// The inverse of a trained generator's response curve (docs/generator.md section 6). A generator maps its
+/// The inverse of a trained generator's response curve (docs/generator.md section 7). A generator maps its
 /// constraint input c to an architecture whose exact cost is a step function of c: wide plateaus, small dips, and
 /// levels that overshoot or undershoot c by a few per cent, because Eq. 10 prices a soft Gumbel sample while the user
 /// receives its argmax. The calibration measures that function once, on a fine grid of inputs over the constraint
@@ -22,10 +22,13 @@ public sealed class ConstraintCalibration
     private readonly double[] _costs;
     private readonly double[] _inputs;
 
-    private ConstraintCalibration(double[] costs, double[] inputs)
+    private ConstraintCalibration(double[] costs, double[] inputs, double[] gridCosts)
     {
-        _costs = costs; _inputs = inputs;
+        _costs = costs; _inputs = inputs; GridCosts = gridCosts;
     }
+
+    /// <summary>The cost at each grid input, in the grid's order (what <c>generator.json</c> stores).</summary>
+    public IReadOnlyList<double> GridCosts { get; }
 
     /// <summary>Number of grid points.</summary>
     public int Points => _costs.Length;
@@ -59,7 +62,7 @@ public sealed class ConstraintCalibration
             if (!double.IsFinite(inputs[i]) || !double.IsFinite(costs[i]))
                 throw new ArgumentException($"grid point {i}: input {inputs[i]}, cost {costs[i]} (both must be finite).");
         var order = Enumerable.Range(0, inputs.Count).OrderBy(i => costs[i]).ThenBy(i => inputs[i]).ToArray();
-        return new ConstraintCalibration(order.Select(i => costs[i]).ToArray(), order.Select(i => inputs[i]).ToArray())
+        return new ConstraintCalibration(order.Select(i => costs[i]).ToArray(), order.Select(i => inputs[i]).ToArray(), costs.ToArray())
         {
             Levels = costs.Distinct().Count(),
         };

@@ -310,7 +310,7 @@ public sealed class ExperimentRunner
         // 6. FLOPs tracking on uniformly drawn budgets, not the generator's evaluation targets, without repair.
         var trackRandom = new Random(StageSeed(2));
         var targets = Enumerable.Range(0, _o.TrackingBudgets).Select(_ => low + trackRandom.NextDouble() * (high - low)).ToArray();
-        // As delivered (calibrated input, docs/generator.md section 6) and the generator's raw response at the budget itself.
+        // As delivered (calibrated input, docs/generator.md section 7) and the generator's raw response at the budget itself.
         var tracking = Track(targets, model.Generate(targets, hardLimit: false)) with { CalibrationLevels = model.Calibration.Levels };
         var rawTracking = Track(targets, model.Generate(targets, hardLimit: false, calibrated: false));
         var clock10 = Stopwatch.StartNew();

@@ -1,5 +1,6 @@
 using Sgnas.Cost;
 using Sgnas.Generation;
+using Sgnas.IO;
 using Sgnas.Modules;
 using Sgnas.SearchSpace;
 using static TorchSharp.torch;
@@ -60,6 +61,18 @@ public sealed class ConstraintCalibrationTests
             Assert.Equal(fitting.Length > 0 ? fitting.Max() : levels.Min(), g.Cost);
             if (i > 0) Assert.True(g.Cost >= generated[i - 1].Cost, $"cost fell from {generated[i - 1].Cost} to {g.Cost} between budgets {targets[i - 1]} and {targets[i]}");
         }
+        // Saved with the weights and read back: a fresh process generates with the stored calibration, which is the
+        // one the loaded weights give.
+        var dir = Directory.CreateTempSubdirectory("sgnas-cal-").FullName;
+        try
+        {
+            model.Save(new RunFolder(dir));
+            using var loaded = ArchitectureGeneratorModel.Load(new RunFolder(dir), CPU, preset);
+            Assert.Equal(cal.GridCosts, loaded.Calibration.GridCosts);
+            Assert.Equal(loaded.MeasureCalibration().GridCosts, loaded.Calibration.GridCosts);
+            Assert.Equal(generated.Select(g => g.Path), loaded.Generate(targets).Select(g => g.Path));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
         // The raw generation is what training measures: it must still be reachable and differ from the calibrated one here.
         Assert.NotEqual(model.Generate(targets, calibrated: false).Select(g => g.Cost), generated.Select(g => g.Cost));
     }
