@@ -75,19 +75,20 @@ public sealed class ConstraintCalibration
     /// </summary>
     public double InputFor(double target)
     {
-        // Last index with cost ≤ target (−1 when none).
+        // Last index with cost ≤ target (−1 when none); a level's entries are contiguous (sorted by cost, then input).
         int lo = 0, hi = _costs.Length - 1, last = -1;
         while (lo <= hi)
         {
             int mid = (lo + hi) >>> 1;
             if (_costs[mid] <= target) { last = mid; lo = mid + 1; } else hi = mid - 1;
         }
-        double level = last >= 0 ? _costs[last] : _costs[0];
-        int first = Array.BinarySearch(_costs, level);
-        while (first > 0 && _costs[first - 1] == level) first--;
-        int best = first;
-        for (int i = first; i < _costs.Length && _costs[i] == level; i++)
-            if (Math.Abs(_inputs[i] - target) < Math.Abs(_inputs[best] - target)) best = i;
+        // No level fits: the lowest level, up to its last entry.
+        int end = last;
+        if (end < 0) for (end = 0; end + 1 < _costs.Length && _costs[end + 1] == _costs[0]; end++) { }
+        // Back over the level's entries; "≤" keeps the lowest input among equally near ones.
+        int best = end;
+        for (int i = end - 1; i >= 0 && _costs[i] == _costs[end]; i--)
+            if (Math.Abs(_inputs[i] - target) <= Math.Abs(_inputs[best] - target)) best = i;
         return _inputs[best];
     }
 }

@@ -50,11 +50,22 @@ public static class SupernetRanking
         var cost = ConstraintCost.Create(ConstraintKind.Flops, preset);
         var (min, max) = cost.Range();
         var archs = PriorPool.Build(cost, min, max, count, seed, maxTries).Entries.Select(e => e.Architecture).ToArray();
-        if (archs.Distinct().Count() < count)
-            throw new InvalidOperationException($"the space of '{preset.Name}' gave only {archs.Distinct().Count()} distinct architectures over {count} FLOPs buckets; ask for fewer.");
+        int distinct = archs.Distinct().Count();
+        if (distinct < count)
+            throw new InvalidOperationException($"the space of '{preset.Name}' gave only {distinct} distinct architectures over {count} FLOPs buckets; ask for fewer.");
         return archs;
     }
 
+    /// <summary>
+    /// Scores every architecture with <paramref name="evaluator"/> (inherited weights, BN recalibration) and with
+    /// <paramref name="standaloneTop1"/> (training from scratch), and returns the rank agreement.
+    /// </summary>
+    /// <param name="evaluator">The supernet evaluator (its validation subset should be the images the stand-alone accuracy is measured on).</param>
+    /// <param name="architectures">At least 2 architectures.</param>
+    /// <param name="standaloneTop1">Trains one architecture from scratch and returns its validation top-1.</param>
+    /// <param name="done">Points already measured (resume): architectures found here are not measured again.</param>
+    /// <param name="onPoint">Called after each newly measured point (e.g. to persist it).</param>
+    /// <param name="cancellationToken">Checked between architectures.</param>
     public static RankingResult Measure(CandidateEvaluator evaluator, IReadOnlyList<Architecture> architectures,
         Func<Architecture, CancellationToken, double> standaloneTop1, IReadOnlyDictionary<Architecture, RankingPoint>? done = null,
         Action<RankingPoint>? onPoint = null, CancellationToken cancellationToken = default)

@@ -257,13 +257,12 @@ public sealed class ExperimentRunner
             bool Near(double x) => Math.Abs(x - f) <= 0.05 * f;
             int have = points.Concat(neighbours).Count(p => Near(p.FlopsM));
             var near = new ArchitectureSampler(preset, StageSeed(4 + g));
-            var flopsTable = new FlopsLookupTable(preset);
             // Rejection sampling: uniform architectures, kept when inside the window (about 1 in 60 at the ends).
             for (int draw = 0; have < _o.PercentileNeighbours && draw < 200_000; draw++)
             {
                 ct.ThrowIfCancellationRequested();
                 var a = near.Sample();
-                if (!Near(flopsTable.CostM(a)) || points.Concat(neighbours).Any(p => p.Architecture == a)) continue;
+                if (!Near(ev.Table.CostM(a)) || points.Concat(neighbours).Any(p => p.Architecture == a)) continue;
                 if (!neighbourJournal.TryGet(a, out var r))
                 {
                     r = ev.Evaluate(a, ct);
