@@ -5,7 +5,7 @@
 #      (supernet forward pass; JPEG folder written; SgnasSearch from MulticlassClassification.Trainers on it with a
 #      tiny search space; model.zip saved in the Model Builder form and scored by image path);
 #   3. a second app with ML.NET only (no TorchSharp, no Sgnas) scores a JPEG by path with that model.zip;
-#   4. dotnet publish of the consumer, run from the publish folder (the native fix applies to publish output too);
+#   4. dotnet publish -r linux-x64 of the consumer, run from the publish folder (the native fix applies there too);
 #   5. dotnet tool install --tool-path of sgnas from the feed; sgnas info; a one-epoch train-supernet on a subset.
 # Prints "package-test: N steps passed, N failed" and exits non-zero when a step failed. Needs Fashion-MNIST (setup.sh).
 set -uo pipefail
@@ -31,6 +31,7 @@ step() { # step NAME COMMAND...: runs the command with its output in $work/NAME.
   fi
 }
 
+echo "package-test: free disk under /tmp: $(df -h --output=avail /tmp | tail -1 | tr -d ' ')"
 feed="$work/feed"
 pack() { # the three packable projects. PackageVersion (not Version) so the assemblies of the repo's Release build
            # stay as they are and are reused; only the tool's linux-x64 publish compiles.
@@ -77,13 +78,16 @@ scorer() { # Model Builder's consumption side: ML.NET only, no TorchSharp, score
   dotnet bin/Release/net10.0/Scorer.dll "$work/consumer/model.zip" "$(find "$work/consumer/jpegs" -name '*.jpg' | sort | head -1)"
 }
 step scorer-without-torchsharp scorer
-publish() {
+publish() { # for this machine's RID, as a Linux deployment is published: one platform's natives, not all of them
   cd "$work/app/Consumer" &&
-  dotnet publish -c Release -o "$work/published" -v q -nologo &&
-  test -f "$work/published/runtimes/linux-x64/native/libLibTorchSharp.so" &&
+  rm -rf bin && # the build step's output (~1 GB of natives) is not needed any more; disk is the CI's scarce resource
+  dotnet publish -c Release -r linux-x64 --self-contained false -o "$work/published" -v q -nologo &&
+  test -f "$work/published/libLibTorchSharp.so" &&
+  ! ls "$work/published" | grep -q -e '^torch_cpu.dll$' -e '^libtorch_cpu.dylib$' &&
   dotnet "$work/published/Consumer.dll" "$work/consumer-published" --forward-only
 }
 step consumer-publish-and-run publish
+rm -rf "$work/published" "$work/app/Consumer/obj" "$work/app/Consumer/bin"
 tool() {
   cd "$work/app" &&
   dotnet tool install --tool-path "$work/tools" sgnas --version "$version" &&
