@@ -32,10 +32,11 @@ public sealed class GeneratorCommandTests : IDisposable
     {
         var run = SupernetRun();
         var (exit, stdout, stderr) = CliRunner.Run("train-generator", "--run", _dir, "--epochs", "1", "--batch-size", "16",
-            "--max-val-images", "16", "--seed", "2", "--json");
+            "--max-val-images", "16", "--seed", "2", "--constraint-margin", "0.05", "--json");
         Assert.True(exit == 0, stderr);
         Assert.True(File.Exists(run.GeneratorWeights) && File.Exists(run.GeneratorMeta));
         using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal(0.05, doc.RootElement.GetProperty("constraintMarginM").GetDouble(), 12);
         var h = doc.RootElement.GetProperty("history");
         Assert.Equal(1, h.GetArrayLength());
         Assert.Equal(10, h[0].GetProperty("generatedM").GetArrayLength());

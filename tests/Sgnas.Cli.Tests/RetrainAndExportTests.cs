@@ -30,6 +30,35 @@ public sealed class RetrainAndExportTests : IDisposable
     private const string Arch = "e2:3,3|e2:3,5|e2:3,3|e2:3,3|e2:3,7|e2:3,3";
 
     [Fact]
+    public void ReferenceRetrainingFlagsReachTheOptionsAndTheExportStillMatches()
+    {
+        string data = Path.Combine(_dir, "data-ref"), run = Path.Combine(_dir, "run-ref");
+        Directory.CreateDirectory(data);
+        WriteIdx(data, "train", 64, 1);
+        WriteIdx(data, "t10k", 16, 2);
+        var (exit, stdout, stderr) = CliRunner.Run("retrain", "--arch", Arch, "--data", data, "--out", run, "--epochs", "1",
+            "--batch-size", "16", "--warmup-epochs", "0.5", "--lr-per-256", "0.016", "--ema", "0.99", "--init", "reference",
+            "--se", "--se-bottleneck", "expanded", "--stem-se", "--dropout", "0.2", "--threads", "1", "--json");
+        Assert.True(exit == 0, stderr);
+        using (var doc = JsonDocument.Parse(stdout))
+        {
+            var o = doc.RootElement.GetProperty("options");
+            Assert.Equal(0.016, o.GetProperty("learningRatePer256").GetDouble(), 12);
+            Assert.Equal(0.99, o.GetProperty("emaDecay").GetDouble(), 12);
+            Assert.Equal("Reference", o.GetProperty("init").GetString());
+            var n = o.GetProperty("network");
+            Assert.Equal("Expanded", n.GetProperty("seBottleneck").GetString());
+            Assert.True(n.GetProperty("stemSqueezeExcite").GetBoolean());
+            Assert.Equal(0.2, n.GetProperty("dropout").GetDouble(), 12);
+        }
+        Assert.True(File.Exists(Path.Combine(run, "ema.pt")));
+        var ex = CliRunner.Run("export", "--run", run, "--onnx", Path.Combine(_dir, "ref.onnx"), "--json");
+        Assert.True(ex.Exit == 0, ex.Stderr);
+        using var e = JsonDocument.Parse(ex.Stdout);
+        Assert.True(e.RootElement.GetProperty("maxAbsDifference").GetDouble() <= e.RootElement.GetProperty("allowedDifference").GetDouble());
+    }
+
+    [Fact]
     public void RetrainWritesBestCheckpointAndMetricsAndExportVerifiesWithOnnxRuntime()
     {
         string data = Path.Combine(_dir, "data"), run = Path.Combine(_dir, "run");

@@ -54,6 +54,26 @@ public sealed class TrainSupernetCommandTests : IDisposable
     }
 
     [Fact]
+    public void ReferenceRecipeIsStoredAndExplicitRateOverridesIt()
+    {
+        string run = Path.Combine(_dir, "ref");
+        var (exit, _, stderr) = CliRunner.Run("train-supernet", "--preset", TinyPreset(), "--recipe", "reference", "--lr", "0.02",
+            "--epochs", "1", "--max-train-images", "64", "--batch-size", "32", "--threads", "1", "--out", run);
+        Assert.True(exit == 0, stderr);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "supernet.json")));
+        var o = doc.RootElement.GetProperty("options");
+        Assert.Equal(4, o.GetProperty("pathsPerStep").GetInt32());
+        Assert.Equal(4e-4, o.GetProperty("weightDecay").GetDouble(), 12);
+        Assert.Equal(0.1, o.GetProperty("labelSmoothing").GetDouble(), 12);
+        Assert.Equal("Reference", o.GetProperty("init").GetString());
+        Assert.Equal(0.02, o.GetProperty("learningRate").GetDouble(), 12); // given, so not the recipe's 0.064
+
+        var refused = CliRunner.Run("train-supernet", "--out", run, "--resume", "--recipe", "paper");
+        Assert.Equal(2, refused.Exit);
+        Assert.Contains("drop --recipe", refused.Stderr);
+    }
+
+    [Fact]
     public void DataThatDoNotFitThePresetFailWithOneLine()
     {
         var (exit, _, stderr) = CliRunner.Run("train-supernet", "--preset", "cifar", "--epochs", "1", "--out", Path.Combine(_dir, "bad"));

@@ -31,7 +31,15 @@ public sealed class RetrainCommand : SgnasCommand
     private readonly Option<string> _normalization = CliOptions.Choice("--normalization", "per-channel mean/std of the preset or of the data", "preset", "preset", "data");
     private readonly Option<bool> _se = CliOptions.Flag("--se", "squeeze-and-excitation in every block");
     private readonly Option<bool> _hswish = CliOptions.Flag("--hswish", "h-swish instead of ReLU6");
-    private readonly Option<double> _dropout = CliOptions.Double("--dropout", "dropout before the classifier", 0, min: 0, max: 1, maxExclusive: true);
+    private readonly Option<double> _dropout = CliOptions.Double("--dropout", "dropout before the classifier (reference 0.2)", 0, min: 0, max: 1, maxExclusive: true);
+    private readonly Option<double?> _lrPer256 = CliOptions.DoubleOrNull("--lr-per-256",
+        "peak learning rate per 256 images, scaled to the batch (default: paper 0.16 rmsprop / 0.1 sgd; reference script 0.016)", min: 0, helpName: "X");
+    private readonly Option<double?> _ema = CliOptions.DoubleOrNull("--ema",
+        "decay of a weight moving average that is validated, kept and tested (default off; reference 0.9999)", min: 0, helpName: "D");
+    private readonly Option<string> _init = CliOptions.Choice("--init", "weight initialisation: TorchSharp's, or the reference code's", "default", "default", "reference");
+    private readonly Option<string> _seBottleneck = CliOptions.Choice("--se-bottleneck",
+        "with --se: bottleneck c_in/4 (input) or e·c_in/4 (expanded, the reference)", "input", "input", "expanded");
+    private readonly Option<bool> _stemSe = CliOptions.Flag("--stem-se", "with --se: SE in the first MBConv too (the reference)");
     private readonly Option<string> _device = CliOptions.Device();
     private readonly Option<int?> _threads = CliOptions.Threads();
     private readonly Option<int> _seed = CliOptions.Seed();
@@ -53,6 +61,9 @@ public sealed class RetrainCommand : SgnasCommand
             Epochs = parse.GetValue(_epochs),
             Optimizer = parse.GetValue(_optimizer) == "sgd" ? RetrainOptimizer.Sgd : RetrainOptimizer.RmsProp,
             LearningRate = parse.GetValue(_lr),
+            LearningRatePer256 = parse.GetValue(_lrPer256),
+            EmaDecay = parse.GetValue(_ema),
+            Init = parse.GetValue(_init) == "reference" ? WeightInitKind.Reference : WeightInitKind.Default,
             WarmupEpochs = parse.GetValue(_warmupEpochs),
             BatchSize = parse.GetValue(_batchSize),
             WeightDecay = parse.GetValue(_weightDecay),
@@ -70,7 +81,9 @@ public sealed class RetrainCommand : SgnasCommand
             Network = new ChildNetworkOptions(
                 SqueezeExcite: parse.GetValue(_se),
                 Activation: parse.GetValue(_hswish) ? ActivationKind.HSwish : ActivationKind.ReLU6,
-                Dropout: parse.GetValue(_dropout)),
+                Dropout: parse.GetValue(_dropout),
+                SeBottleneck: parse.GetValue(_seBottleneck) == "expanded" ? SeBottleneck.Expanded : SeBottleneck.Input,
+                StemSqueezeExcite: parse.GetValue(_stemSe)),
             Seed = parse.GetValue(_seed),
             Resume = parse.GetValue(_resume),
         };

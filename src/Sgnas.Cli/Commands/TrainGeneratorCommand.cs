@@ -16,6 +16,8 @@ public sealed class TrainGeneratorCommand : SgnasCommand
     private readonly Option<string> _run = CliOptions.Run("run folder holding supernet.json/.pt (generator.pt/.json are written there)");
     private readonly Option<int> _epochs = CliOptions.Int("--epochs", "epochs over the validation split (paper)", Defaults.Epochs, min: 1);
     private readonly Option<double?> _lambda = CliOptions.DoubleOrNull("--lambda", "cost weight λ of Eq. 10 with FLOPs in M (default: scaled to the interval; paper 3e-4)", min: 0, helpName: "L");
+    private readonly Option<double?> _margin = CliOptions.DoubleOrNull("--constraint-margin",
+        "margin of the constraint loss in M (default: 1 % of the interval width; reference 0.1 on ImageNet)", min: 0, helpName: "M");
     private readonly Option<int> _batchSize = CliOptions.Int("--batch-size", "images per step (paper)", Defaults.BatchSize, min: 1);
     private readonly Option<int> _seed = CliOptions.Seed(Defaults.Seed, "seed of init, noise, targets and prior pool");
     private readonly Option<int> _maxValImages = CliOptions.Int("--max-val-images", "use at most N validation images (0 = all)", 0, min: 0);
@@ -48,6 +50,7 @@ public sealed class TrainGeneratorCommand : SgnasCommand
         var defaults = Defaults;
         int epochs = parse.GetValue(_epochs);
         double? lambda = parse.GetValue(_lambda);
+        double? margin = parse.GetValue(_margin);
         int batch = parse.GetValue(_batchSize);
         int seed = parse.GetValue(_seed);
         int maxVal = parse.GetValue(_maxValImages);
@@ -65,7 +68,7 @@ public sealed class TrainGeneratorCommand : SgnasCommand
         bool resume = parse.GetValue(_resume), force = parse.GetValue(_force);
         using var output = OpenOutput(parse);
         if (resume && force) throw new UsageException("--resume continues the interrupted training and --force starts over; give one of them.");
-        var options = defaults with { Epochs = epochs, CostWeight = lambda, BatchSize = batch, Seed = seed, HardGumbel = hardGumbel,
+        var options = defaults with { Epochs = epochs, CostWeight = lambda, ConstraintMarginM = margin, BatchSize = batch, Seed = seed, HardGumbel = hardGumbel,
             Selection = selection, SelectionTolerance = tolerance, Prior = prior, ExtraCostTargets = extraCostTargets,
             HiddenChannels = hiddenChannels, PriorBuckets = priorBuckets };
         options.Validate();

@@ -23,6 +23,9 @@ public sealed class TrainSupernetCommand : SgnasCommand
     private readonly Option<int> _seed = CliOptions.Seed(Defaults.Seed);
     private readonly Option<string> _sampling = CliOptions.Choice("--sampling", "path sampling", "fair", "fair", "uniform");
     private readonly Option<bool> _augment = CliOptions.Flag("--augment", "random crop and flip");
+    private readonly Option<string> _recipe = CliOptions.Choice("--recipe",
+        "paper: K = 3 paths, lr 0.045, wd 4e-5, no smoothing; reference: K = 4, lr 0.064, wd 4e-4, smoothing 0.1, reference init (--lr and --label-smoothing override)",
+        "paper", "paper", "reference");
     private readonly Option<string> _device = CliOptions.Device(Defaults.Device);
     private readonly Option<int?> _threads = CliOptions.Threads();
     private readonly Option<bool> _resume = CliOptions.Resume("continue the run in --out with its stored options");
@@ -43,7 +46,7 @@ public sealed class TrainSupernetCommand : SgnasCommand
         if (resume)
         {
             // Options that fix the schedule: a resumed run keeps the stored ones.
-            Option[] schedule = [_preset, _epochs, _batchSize, _lr, _labelSmoothing, _validationFraction, _maxTrainImages, _seed, _sampling, _augment];
+            Option[] schedule = [_preset, _epochs, _batchSize, _lr, _labelSmoothing, _validationFraction, _maxTrainImages, _seed, _sampling, _augment, _recipe];
             var given = schedule.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
             if (given.Count > 0)
                 throw new UsageException($"--resume continues with the options stored in {run.SupernetMeta}; drop {string.Join(", ", given)}.");
@@ -51,12 +54,14 @@ public sealed class TrainSupernetCommand : SgnasCommand
         else
         {
             preset = CliOptions.LoadPreset(parse, _preset);
-            options = new SupernetTrainerOptions
+            // The recipe is the base; --lr and --label-smoothing replace its values only when given.
+            var recipe = parse.GetValue(_recipe) == "reference" ? SupernetTrainerOptions.Reference : Defaults;
+            options = recipe with
             {
                 Epochs = parse.GetValue(_epochs),
                 BatchSize = parse.GetValue(_batchSize),
-                LearningRate = parse.GetValue(_lr),
-                LabelSmoothing = parse.GetValue(_labelSmoothing),
+                LearningRate = parse.GetResult(_lr) is { Implicit: false } ? parse.GetValue(_lr) : recipe.LearningRate,
+                LabelSmoothing = parse.GetResult(_labelSmoothing) is { Implicit: false } ? parse.GetValue(_labelSmoothing) : recipe.LabelSmoothing,
                 ValidationFraction = parse.GetValue(_validationFraction),
                 MaxTrainImages = parse.GetValue(_maxTrainImages),
                 Seed = parse.GetValue(_seed),
