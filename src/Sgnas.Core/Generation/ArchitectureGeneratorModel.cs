@@ -237,37 +237,81 @@ public sealed class ArchitectureGeneratorModel : IDisposable
                 throw new ArgumentOutOfRangeException(nameof(targetsM), t,
                     $"target {t} {Cost.Unit} is outside the feasible range {min:F4}..{max:F4} {Cost.Unit} of preset '{Preset.Name}'" +
                     (Kind == ConstraintKind.Latency ? " (predicted by the generator's latency table)." : "."));
-        var inputs = calibration is null ? targetsM : targetsM.Select(calibration.InputFor).ToArray();
+        var result = new GeneratedArchitecture[targetsM.Count];
+        // Many budgets decode to one path (20 uniform budgets gave 9–11 distinct paths on the demo's generator), so
+        // its architecture, exact FLOPs, parameters and cost are worked out once per distinct path, not per budget.
+        var known = new Dictionary<SupernetPath, Decoded>();
+        if (calibration is null)
+        {
+            DecodeAt(targetsM, Enumerable.Range(0, targetsM.Count).ToArray(), targetsM, hardLimit, known, result);
+            return result;
+        }
+
+        // Calibrated: every budget is answered at one of the calibration's grid inputs, and G is deterministic, so its
+        // decoded output at a grid input is kept per calibration and G runs only at inputs no earlier call reached
+        // (docs/performance.md, "Generation from the calibration"). A memo entry is exactly what G's forward at that
+        // input decodes to; the hard limit repairs only budgets the lowest level exceeds, and those still go through α.
+        var inputs = targetsM.Select(calibration.InputFor).ToArray();
+        var memo = _memos.GetValue(calibration, _ => new System.Collections.Concurrent.ConcurrentDictionary<double, Decoded>());
+        var missing = inputs.Distinct().Where(x => !memo.ContainsKey(x)).ToArray();
+        if (missing.Length > 0)
+        {
+            var fresh = new GeneratedArchitecture[missing.Length];
+            DecodeAt(missing, Enumerable.Range(0, missing.Length).ToArray(), missing, hardLimit: false, known, fresh);
+            for (int i = 0; i < missing.Length; i++) memo.TryAdd(missing[i], known[fresh[i].Path!]);
+        }
+        var repair = new List<int>();
+        for (int n = 0; n < targetsM.Count; n++)
+        {
+            var d = memo[inputs[n]];
+            if (hardLimit && d.Cost > targetsM[n]) { repair.Add(n); continue; }
+            result[n] = d.For(Kind, targetsM[n], inputs[n], repaired: false);
+        }
+        if (repair.Count > 0) DecodeAt(repair.Select(n => inputs[n]).ToArray(), repair.ToArray(), targetsM, hardLimit: true, known, result);
+        return result;
+    }
+
+    // G at inputs[i] (one batched forward), decoded (repaired under the hard limit) into result[slots[i]] for budget targets[slots[i]].
+    private void DecodeAt(IReadOnlyList<double> inputs, int[] slots, IReadOnlyList<double> targets, bool hardLimit,
+        Dictionary<SupernetPath, Decoded> known, GeneratedArchitecture[] result)
+    {
         using var raw = Alpha(inputs);
         using var alpha = raw.contiguous();
         // A span over the CPU tensor's own storage: TensorAccessor.ToArray copied element by element, 54–99 ms at
         // 10,000 budgets (docs/performance.md, "Decoding and counting in place").
         var all = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(alpha.bytes);
         int per = Preset.LayerCount * Preset.MaxExpansion * Preset.OptionCount;
-        var result = new GeneratedArchitecture[targetsM.Count];
-        // Many budgets decode to one path (20 uniform budgets gave 9–11 distinct paths on the demo's generator), so
-        // its architecture, exact FLOPs, parameters and cost are worked out once per distinct path, not per budget.
-        var known = new Dictionary<SupernetPath, (Architecture Arch, double Flops, double Params, double Cost)>();
-        for (int n = 0; n < targetsM.Count; n++)
+        for (int i = 0; i < inputs.Count; i++)
         {
-            var a = all.Slice(n * per, per);
+            var a = all.Slice(i * per, per);
+            int slot = slots[i];
             SupernetPath path; bool repaired = false;
-            if (hardLimit) (path, repaired) = HardLimit.ApplyPath(Preset, Cost, a, targetsM[n]);
+            if (hardLimit) (path, repaired) = HardLimit.ApplyPath(Preset, Cost, a, targets[slot]);
             else path = AlphaDecoding.DecodePath(Preset, a);
             if (!known.TryGetValue(path, out var facts))
             {
                 var arch = path.ToArchitecture();
                 double flops = _table.CostM(arch);
-                facts = (arch, flops, ParameterCount.ChildM(Preset, arch), Kind == ConstraintKind.Flops ? flops : Cost.Of(arch));
+                facts = new Decoded(path, arch, flops, ParameterCount.ChildM(Preset, arch), Kind == ConstraintKind.Flops ? flops : Cost.Of(arch));
                 known.Add(path, facts);
             }
-            result[n] = new GeneratedArchitecture(Kind == ConstraintKind.Flops ? targetsM[n] : double.NaN, facts.Arch, facts.Flops, facts.Params, repaired)
-            {
-                Path = path, Kind = Kind, Target = targetsM[n], Cost = facts.Cost, Input = inputs[n],
-            };
+            result[slot] = facts.For(Kind, targets[slot], inputs[i], repaired);
         }
-        return result;
     }
+
+    // One decoded generator output: the path and its exact facts, shared by every budget answered with it.
+    private sealed record Decoded(SupernetPath Path, Architecture Arch, double Flops, double Params, double Cost)
+    {
+        public GeneratedArchitecture For(ConstraintKind kind, double target, double input, bool repaired) =>
+            new(kind == ConstraintKind.Flops ? target : double.NaN, Arch, Flops, Params, repaired)
+            {
+                Path = Path, Kind = kind, Target = target, Cost = Cost, Input = input,
+            };
+    }
+
+    // G's decoded output per grid input, per calibration (a calibration belongs to the weights it was measured on).
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<ConstraintCalibration,
+        System.Collections.Concurrent.ConcurrentDictionary<double, Decoded>> _memos = new();
 
     /// <summary>
     /// The inverse of this generator's response curve (docs/generator.md section 7): measured on first use with one
@@ -291,7 +335,16 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     public ConstraintCalibration MeasureCalibration()
     {
         var grid = ConstraintCalibration.Grid(LowM, HighM, FeasibleRange);
-        return ConstraintCalibration.FromGrid(grid, GenerateWith(grid, hardLimit: false, calibration: null).Select(g => g.Cost).ToArray());
+        var generated = GenerateWith(grid, hardLimit: false, calibration: null);
+        var calibration = ConstraintCalibration.FromGrid(grid, generated.Select(g => g.Cost).ToArray());
+        // The measurement ran G at every grid input: those outputs are the calibrated answers, kept for free.
+        var memo = _memos.GetValue(calibration, _ => new System.Collections.Concurrent.ConcurrentDictionary<double, Decoded>());
+        for (int i = 0; i < grid.Length; i++)
+        {
+            var g = generated[i];
+            memo.TryAdd(grid[i], new Decoded(g.Path!, g.Architecture, g.FlopsM, g.ParamsM, g.Cost));
+        }
+        return calibration;
     }
 
     private ConstraintCalibration? _calibration;

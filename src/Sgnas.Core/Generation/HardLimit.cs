@@ -116,7 +116,13 @@ public static class HardLimit
                     if (preset.Kernels[k] < preset.Kernels[o])
                         Consider(at, k, a - alpha[at * O + k], (table.DepthwiseMacs[layer, o] - table.DepthwiseMacs[layer, k]) / 1e6);
             }
-            if (bestAt < 0) throw new InvalidOperationException("hard-limit repair found no reduction although the target is feasible.");
+            if (bestAt < 0)
+            {
+                // Nothing left to reduce: the running sum sat a rounding error above an exact fit (a budget at the
+                // smallest architecture's count), or the budget is within the feasibility tolerance below it.
+                if (table.CostM(AlphaDecoding.FromOptions(preset, opts)) <= targetM) break;
+                return (SupernetPath.FromArchitecture(preset, Architecture.Smallest(preset)), true);
+            }
             opts[bestAt] = bestOpt;
             cost -= bestSaved;
             repaired = true;

@@ -76,4 +76,32 @@ public sealed class ConstraintCalibrationTests
         // The raw generation is what training measures: it must still be reachable and differ from the calibrated one here.
         Assert.NotEqual(model.Generate(targets, calibrated: false).Select(g => g.Cost), generated.Select(g => g.Cost));
     }
+
+    [Fact]
+    public void MemoisedAnswersEqualAColdCalibrationsAndTheHardLimitStillRepairsBelowTheLowestLevel()
+    {
+        var preset = SearchSpacePreset.Load("fashion-small");
+        var (low, high) = new FlopsLookupTable(preset).ConstraintInterval();
+        using var model = new ArchitectureGeneratorModel(preset, ArchitectureGenerator.For(preset, hiddenChannels: 8, seed: 5),
+            PriorPool.Build(preset, low, high, 10, 5), low, high, new GeneratorOptions(), 5.0, null, CPU);
+        var cal = model.Calibration;
+        double min = model.FeasibleRange.Min;
+        var targets = Enumerable.Range(0, 240).Select(i => min + (high - min) * i / 239.0).ToArray();
+        Assert.Contains(targets, t => t < cal.CostRange.Min); // the fixture reaches below the generator's lowest level
+
+        var first = model.Generate(targets, hardLimit: true);
+        var again = model.Generate(targets, hardLimit: true);
+        // As after Load: equal calibration values in a new object, nothing memoised, G run at every input needed.
+        var cold = model.GenerateWith(targets, hardLimit: true,
+            ConstraintCalibration.FromGrid(ConstraintCalibration.Grid(low, high, model.FeasibleRange), cal.GridCosts));
+        static object Key(GeneratedArchitecture g) => (g.Path, g.Repaired, g.Cost, g.FlopsM, g.ParamsM, g.Input, g.Target);
+        Assert.Equal(cold.Select(Key), first.Select(Key));
+        Assert.Equal(cold.Select(Key), again.Select(Key));
+        Assert.All(first, g => Assert.True(g.Cost <= g.Target + 1e-9, $"{g.Cost} over {g.Target}"));
+        Assert.Contains(first, g => g.Repaired);
+        // Without the hard limit the budgets below the lowest level get that level, unrepaired.
+        var plain = model.Generate(targets);
+        Assert.All(plain.Where(g => g.Target < cal.CostRange.Min), g => Assert.Equal(cal.CostRange.Min, g.Cost));
+        Assert.DoesNotContain(plain, g => g.Repaired);
+    }
 }

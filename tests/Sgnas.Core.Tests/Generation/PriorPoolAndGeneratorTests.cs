@@ -139,6 +139,25 @@ public class HardLimitAndParameterTests
     }
 
     [Fact]
+    public void RepairToTheSmallestArchitecturesExactCountNeverFailsOnRounding()
+    {
+        // On fashion-small the running sum of savings can end a rounding error above the smallest count; the repair
+        // must still deliver the smallest architecture (it used to throw "found no reduction").
+        var p = SearchSpacePreset.Load("fashion-small");
+        var table = new FlopsLookupTable(p);
+        var (min, _) = table.Range();
+        var rnd = new Random(11);
+        for (int t = 0; t < 200; t++)
+        {
+            var alpha = Enumerable.Range(0, p.LayerCount * p.MaxExpansion * p.OptionCount).Select(_ => (float)rnd.NextDouble()).ToArray();
+            var (arch, repaired) = HardLimit.Apply(p, table, alpha, min);
+            Assert.Equal(Architecture.Smallest(p), arch);
+            Assert.True(table.CostM(arch) <= min);
+            Assert.Equal(AlphaDecoding.Decode(p, alpha) != arch, repaired);
+        }
+    }
+
+    [Fact]
     public void RepairReachesLowTargetsAndLeavesFittingArchitecturesAlone()
     {
         var p = GeneratorTestData.Tiny();
