@@ -25,11 +25,11 @@ variants=(
   "sgd-cosine (default)|--optimizer sgd"
   "rmsprop 0.16/256 (paper)|--optimizer rmsprop --warmup-epochs 1"
   "rmsprop 0.016/256 (reference)|--optimizer rmsprop --warmup-epochs 1 --lr-per-256 0.016"
-  "sgd + EMA 0.999|--optimizer sgd --ema 0.999"
   "sgd + dropout 0.2|--optimizer sgd --dropout 0.2"
   "sgd + SE c_in/4|--optimizer sgd --se"
   "sgd + SE e·c_in/4 + first MBConv (reference)|--optimizer sgd --se --se-bottleneck expanded --stem-se"
   "sgd + reference init|--optimizer sgd --init reference"
+  "sgd + EMA 0.999|--optimizer sgd --ema 0.999"
 )
 mkdir -p "$out"
 i=0

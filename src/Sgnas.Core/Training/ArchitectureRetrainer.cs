@@ -120,7 +120,7 @@ public sealed class ArchitectureRetrainer
         net.to(_device);
         // Weight EMA (reference retraining script): the average is evaluated, kept as best.pt and tested. It is
         // checkpointed beside last.pt, so a resumed run continues the same average.
-        string emaPath = Path.Combine(folder.Root, "ema.pt");
+        string emaPath = Path.Combine(folder.Root, EmaFile);
         using var emaNet = o.EmaDecay is null ? null : new ChildNetwork(_preset, _arch, o.Network);
         if (emaNet is not null)
         {
@@ -210,13 +210,7 @@ public sealed class ArchitectureRetrainer
                 Seconds = state.Seconds + wall.Elapsed.TotalSeconds,
                 Options = o,
             };
-            if (emaNet is not null && parallel.IsWriter)
-            {
-                // Before the checkpoint's state.json, which marks the epoch complete.
-                AtomicFile.SaveModule(emaPath, emaNet);
-                if (better) AtomicFile.SaveModule(folder.BestWeights, emaNet);
-            }
-            if (parallel.IsWriter) SaveCheckpoint(folder, net, optimizer, state, better && emaNet is null);
+            if (parallel.IsWriter) SaveCheckpoint(folder, net, optimizer, state, better, emaNet);
             parallel.Barrier(); // best.pt exists for every rank's final test below
             var metrics = new Dictionary<string, double> { ["loss"] = record.TrainLoss, ["top1"] = record.TrainTop1, ["lr"] = lr };
             if (val != null) { metrics["valTop1"] = val.Top1; metrics["valLoss"] = val.Loss; }
@@ -371,21 +365,28 @@ public sealed class ArchitectureRetrainer
     }
 
     /// <summary>
-    /// Saves the epoch as one checkpoint (<see cref="CheckpointSet"/>): last weights, optimizer state, best weights
-    /// (new ones when this epoch is the best, else the kept ones) and state.json.
+    /// Saves the epoch as one checkpoint (<see cref="CheckpointSet"/>): last weights, optimizer state, the weight
+    /// average (<c>ema.pt</c>, when kept), best weights (new ones when this epoch is the best — the average's when there
+    /// is one, since that is what was validated — else the kept ones) and state.json. Everything goes through the one
+    /// commit, so the manifest always describes the files on disk and a kill leaves the previous epoch or this one.
     /// </summary>
-    private static void SaveCheckpoint(RetrainFolder folder, ChildNetwork net, IRetrainOptimizer optimizer, RetrainState state, bool best)
+    private static void SaveCheckpoint(RetrainFolder folder, ChildNetwork net, IRetrainOptimizer optimizer, RetrainState state, bool better, ChildNetwork? ema)
     {
         byte[] weights = AtomicFile.ModuleBytes(net);
+        byte[]? average = ema is null ? null : AtomicFile.ModuleBytes(ema);
         var files = new List<CheckpointFile>
         {
             new(Path.GetFileName(folder.LastWeights), weights),
             new(Path.GetFileName(folder.LastOptimizer), AtomicFile.Bytes(optimizer.Save)),
         };
-        if (best) files.Add(new CheckpointFile(Path.GetFileName(folder.BestWeights), weights));
+        if (average is not null) files.Add(new CheckpointFile(EmaFile, average));
+        if (better) files.Add(new CheckpointFile(Path.GetFileName(folder.BestWeights), average ?? weights));
         files.Add(new CheckpointFile(Path.GetFileName(folder.State), System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(state, RetrainJson.Options))));
-        folder.Set.Commit($"epoch {state.Epoch}", files, keep: best ? null : [Path.GetFileName(folder.BestWeights)]);
+        folder.Set.Commit($"epoch {state.Epoch}", files, keep: better ? null : [Path.GetFileName(folder.BestWeights)]);
     }
+
+    // The weight average's file in a retraining folder (resumed with the checkpoint it was committed with).
+    private const string EmaFile = "ema.pt";
 
     private BatchAugmentation? ChooseAugmentation()
     {

@@ -179,4 +179,32 @@ public class RetrainEmaTests : IDisposable
         for (int i = 0; i < b.Count; i++) Assert.Equal(e[i], b[i]);
         Assert.Contains(Enumerable.Range(0, b.Count), i => !b[i].SequenceEqual(l[i]));
     }
+
+    [Fact]
+    public void AveragedWeightsTravelInTheCheckpointOverSeveralEpochs()
+    {
+        // best.pt and ema.pt used to be written beside the checkpoint set: after an epoch whose average was better,
+        // the next commit kept best.pt under the previous manifest's hash, and the folder refused to load.
+        var p = Sgnas.Core.Tests.Modules.SupernetTests.Tiny();
+        var arch = ArchitectureCodec.Parse("e2:3,5|e3:3,5,7", p);
+        var r = new Random(3);
+        var labels = Enumerable.Range(0, 64).Select(i => i % 3).ToArray();
+        var pixels = labels.SelectMany(c => Enumerable.Range(0, 64).Select(_ => (byte)Math.Min(255, r.Next(100) + 60 * c))).ToArray();
+        var data = new Sgnas.Data.ImageDataset(pixels, 1, 8, 8, labels, 3);
+        var o = new RetrainOptions
+        {
+            Epochs = 4, BatchSize = 8, EvalBatchSize = 16, LearningRate = 0.05, WarmupEpochs = 0, ValidationFraction = 0.25, Seed = 2,
+            EmaDecay = 0.5,
+        };
+        var m = new ArchitectureRetrainer(p, arch, o).Run(data, data, _dir);
+        Assert.True(m.BestEpoch > 1, $"the fixture needs a best epoch after the first (got {m.BestEpoch})");
+        var folder = new RetrainFolder(_dir);
+        folder.Set.Verify(); // every file the manifest names matches it
+        var (net, state) = ArchitectureRetrainer.LoadNetwork(folder);
+        using (net) Assert.Equal(4, state.Epoch);
+        // A resumed finished run reads the same checkpoint (ema.pt included) and measures the same best weights.
+        var again = new ArchitectureRetrainer(p, arch, o with { Resume = true }).Run(data, data, _dir);
+        Assert.Equal(m.TestTop1, again.TestTop1);
+        Assert.Equal(m.BestEpoch, again.BestEpoch);
+    }
 }
