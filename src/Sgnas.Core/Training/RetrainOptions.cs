@@ -55,7 +55,7 @@ public sealed record RetrainOptions
     /// <summary>Optimizer and schedule (paper: RMSProp).</summary>
     public RetrainOptimizer Optimizer { get; init; } = RetrainOptimizer.RmsProp;
 
-    /// <summary>Peak learning rate; null scales the paper's rate (RMSProp 0.16, SGD 0.1 per 256 images) to <see cref="BatchSize"/>.</summary>
+    /// <summary>Peak learning rate; null scales the default rate per 256 images (<see cref="LearningRatePer256"/>) to <see cref="BatchSize"/>.</summary>
     public double? LearningRate { get; init; }
 
     /// <summary>Linear warm-up in epochs; null = 5 for RMSProp (paper), 0 for SGD. Runs much shorter than the warm-up never reach the peak.</summary>
@@ -103,9 +103,10 @@ public sealed record RetrainOptions
     public ChildNetworkOptions Network { get; init; } = new();
 
     /// <summary>
-    /// Peak learning rate per 256 images when <see cref="LearningRate"/> is null; null = the paper's (RMSProp 0.16, SGD
-    /// 0.1). The reference retraining script uses 0.016 with RMSProp (<see cref="ReferenceRmsPropRatePer256"/>; the paper's
-    /// 0.16 is 10× that).
+    /// Peak learning rate per 256 images when <see cref="LearningRate"/> is null; null = RMSProp 0.016 (the reference
+    /// retraining script's, <see cref="ReferenceRmsPropRatePer256"/>; the paper's text says 0.16,
+    /// <see cref="LearningRateSchedules.RmsPropPeakLearningRate"/>, which measured 1.7 points lower in a 3-epoch
+    /// comparison, docs/generator.md section 5) and SGD 0.1.
     /// </summary>
     public double? LearningRatePer256 { get; init; }
 
@@ -141,7 +142,7 @@ public sealed record RetrainOptions
     /// <summary>Peak learning rate after defaults and batch scaling.</summary>
     [JsonIgnore]
     public double EffectiveLearningRate => LearningRate ?? LearningRateSchedules.ScaleWithBatch(LearningRatePer256 ??
-        (Optimizer == RetrainOptimizer.RmsProp ? LearningRateSchedules.RmsPropPeakLearningRate : LearningRateSchedules.SgdPeakLearningRate), BatchSize);
+        (Optimizer == RetrainOptimizer.RmsProp ? ReferenceRmsPropRatePer256 : LearningRateSchedules.SgdPeakLearningRate), BatchSize);
 
     /// <summary>Weight decay after defaults.</summary>
     [JsonIgnore]

@@ -102,7 +102,8 @@ public class ReferenceSettingsTests
     {
         Assert.Equal(0.008, (RetrainOptions.Reference with { BatchSize = 128 }).EffectiveLearningRate, 12);
         Assert.Equal(0.016, (RetrainOptions.Reference with { BatchSize = 256 }).EffectiveLearningRate, 12);
-        Assert.Equal(0.08, new RetrainOptions { BatchSize = 128 }.EffectiveLearningRate, 12); // paper 0.16 per 256
+        Assert.Equal(0.008, new RetrainOptions { BatchSize = 128 }.EffectiveLearningRate, 12); // default: the reference's rate
+        Assert.Equal(0.08, new RetrainOptions { BatchSize = 128, LearningRatePer256 = LearningRateSchedules.RmsPropPeakLearningRate }.EffectiveLearningRate, 12); // paper 0.16 per 256
         Assert.Equal(0.05, (RetrainOptions.Reference with { LearningRate = 0.05 }).EffectiveLearningRate, 12);
         Assert.Equal(0.9999, RetrainOptions.Reference.EmaDecay);
         Assert.Throws<ArgumentOutOfRangeException>(() => new RetrainOptions { EmaDecay = 1.5 }.Validate());
