@@ -113,6 +113,11 @@ public sealed class CommandLineTests
     [InlineData("latency-table --preset fashion-small --runtime torch --out latency-torch.json --min-sample-ms 0 --quantile 0.1 --held-out 0.5 --no-correction")]
     [InlineData("train-supernet --out=o --epochs=2 --augment false")]
     [InlineData("completions bash")]
+    [InlineData("retrain --arch e2:3 --out o --epochs 3 --optimizer rmsprop --warmup-epochs 1 --lr-per-256 0.016")]
+    [InlineData("retrain --arch e2:3 --out o --epochs 3 --optimizer sgd --ema 0.999 --se --se-bottleneck expanded --stem-se --init reference --dropout 0.2")]
+    [InlineData("train-supernet --out o --recipe reference --lr 0.02")]
+    [InlineData("train-generator --run r --constraint-margin 0.1")]
+    [InlineData("bench --generation 1,10,100,1000,10000 --threads 2")]
     public void ExistingSpellingsParse(string line)
     {
         var r = Parse(line.Split(' '));
