@@ -119,7 +119,7 @@ public sealed class ArchitectureRetrainer
         if (resumed != null) AtomicFile.LoadModule(folder.LastWeights, net);
         net.to(_device);
         // Weight EMA (reference retraining script): the average is evaluated, kept as best.pt and tested. It is
-        // checkpointed beside last.pt, so a resumed run continues the same average.
+        // committed in the same checkpoint as last.pt, so a resumed run continues the same average.
         string emaPath = Path.Combine(folder.Root, EmaFile);
         using var emaNet = o.EmaDecay is null ? null : new ChildNetwork(_preset, _arch, o.Network);
         if (emaNet is not null)
