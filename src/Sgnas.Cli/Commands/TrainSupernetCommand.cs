@@ -35,10 +35,12 @@ public sealed class TrainSupernetCommand : SgnasCommand
 
     protected override int Run(ParseResult parse)
     {
+        // Typed on the command line, not a default.
+        bool Given(Option option) => parse.GetResult(option) is { Implicit: false };
         var run = new RunFolder(parse.GetValue(_out)!);
         bool resume = parse.GetValue(_resume);
         string? dataPath = parse.GetValue(_data);
-        string? device = parse.GetResult(_device) is { Implicit: false } ? parse.GetValue(_device) : null;
+        string? device = Given(_device) ? parse.GetValue(_device) : null;
         int? threads = parse.GetValue(_threads);
         using var output = OpenOutput(parse);
         SearchSpacePreset? preset = null;
@@ -47,7 +49,7 @@ public sealed class TrainSupernetCommand : SgnasCommand
         {
             // Options that fix the schedule: a resumed run keeps the stored ones.
             Option[] schedule = [_preset, _epochs, _batchSize, _lr, _labelSmoothing, _validationFraction, _maxTrainImages, _seed, _sampling, _augment, _recipe];
-            var given = schedule.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+            var given = schedule.Where(Given).Select(o => o.Name).ToList();
             if (given.Count > 0)
                 throw new UsageException($"--resume continues with the options stored in {run.SupernetMeta}; drop {string.Join(", ", given)}.");
         }
@@ -60,8 +62,8 @@ public sealed class TrainSupernetCommand : SgnasCommand
             {
                 Epochs = parse.GetValue(_epochs),
                 BatchSize = parse.GetValue(_batchSize),
-                LearningRate = parse.GetResult(_lr) is { Implicit: false } ? parse.GetValue(_lr) : recipe.LearningRate,
-                LabelSmoothing = parse.GetResult(_labelSmoothing) is { Implicit: false } ? parse.GetValue(_labelSmoothing) : recipe.LabelSmoothing,
+                LearningRate = Given(_lr) ? parse.GetValue(_lr) : recipe.LearningRate,
+                LabelSmoothing = Given(_labelSmoothing) ? parse.GetValue(_labelSmoothing) : recipe.LabelSmoothing,
                 ValidationFraction = parse.GetValue(_validationFraction),
                 MaxTrainImages = parse.GetValue(_maxTrainImages),
                 Seed = parse.GetValue(_seed),

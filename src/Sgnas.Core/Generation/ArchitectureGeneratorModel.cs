@@ -243,7 +243,8 @@ public sealed class ArchitectureGeneratorModel : IDisposable
         var known = new Dictionary<SupernetPath, Decoded>();
         if (calibration is null)
         {
-            DecodeAt(targetsM, Enumerable.Range(0, targetsM.Count).ToArray(), targetsM, hardLimit, known, result);
+            var raw = DecodeAt(targetsM, hardLimit ? targetsM : null, known);
+            for (int n = 0; n < targetsM.Count; n++) result[n] = raw[n].Facts.For(Kind, targetsM[n], targetsM[n], raw[n].Repaired);
             return result;
         }
 
@@ -252,14 +253,10 @@ public sealed class ArchitectureGeneratorModel : IDisposable
         // (docs/performance.md, "Generation from the calibration"). A memo entry is exactly what G's forward at that
         // input decodes to; the hard limit repairs only budgets the lowest level exceeds, and those still go through α.
         var inputs = targetsM.Select(calibration.InputFor).ToArray();
-        var memo = _memos.GetValue(calibration, _ => new System.Collections.Concurrent.ConcurrentDictionary<double, Decoded>());
+        var memo = Memo(calibration);
         var missing = inputs.Distinct().Where(x => !memo.ContainsKey(x)).ToArray();
-        if (missing.Length > 0)
-        {
-            var fresh = new GeneratedArchitecture[missing.Length];
-            DecodeAt(missing, Enumerable.Range(0, missing.Length).ToArray(), missing, hardLimit: false, known, fresh);
-            for (int i = 0; i < missing.Length; i++) memo.TryAdd(missing[i], known[fresh[i].Path!]);
-        }
+        var fresh = DecodeAt(missing, null, known);
+        for (int i = 0; i < missing.Length; i++) memo.TryAdd(missing[i], fresh[i].Facts);
         var repair = new List<int>();
         for (int n = 0; n < targetsM.Count; n++)
         {
@@ -267,26 +264,30 @@ public sealed class ArchitectureGeneratorModel : IDisposable
             if (hardLimit && d.Cost > targetsM[n]) { repair.Add(n); continue; }
             result[n] = d.For(Kind, targetsM[n], inputs[n], repaired: false);
         }
-        if (repair.Count > 0) DecodeAt(repair.Select(n => inputs[n]).ToArray(), repair.ToArray(), targetsM, hardLimit: true, known, result);
+        var repaired = DecodeAt(repair.Select(n => inputs[n]).ToArray(), repair.Select(n => targetsM[n]).ToArray(), known);
+        for (int j = 0; j < repair.Count; j++)
+            result[repair[j]] = repaired[j].Facts.For(Kind, targetsM[repair[j]], inputs[repair[j]], repaired[j].Repaired);
         return result;
     }
 
-    // G at inputs[i] (one batched forward), decoded (repaired under the hard limit) into result[slots[i]] for budget targets[slots[i]].
-    private void DecodeAt(IReadOnlyList<double> inputs, int[] slots, IReadOnlyList<double> targets, bool hardLimit,
-        Dictionary<SupernetPath, Decoded> known, GeneratedArchitecture[] result)
+    // G at every input (one batched forward), decoded; with repairTargets (the hard limit), repaired to cost at most
+    // repairTargets[i]. Facts are worked out once per distinct path, through known.
+    private (Decoded Facts, bool Repaired)[] DecodeAt(IReadOnlyList<double> inputs, IReadOnlyList<double>? repairTargets,
+        Dictionary<SupernetPath, Decoded> known)
     {
+        if (inputs.Count == 0) return [];
         using var raw = Alpha(inputs);
         using var alpha = raw.contiguous();
         // A span over the CPU tensor's own storage: TensorAccessor.ToArray copied element by element, 54–99 ms at
         // 10,000 budgets (docs/performance.md, "Decoding and counting in place").
         var all = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(alpha.bytes);
         int per = Preset.LayerCount * Preset.MaxExpansion * Preset.OptionCount;
+        var decoded = new (Decoded, bool)[inputs.Count];
         for (int i = 0; i < inputs.Count; i++)
         {
             var a = all.Slice(i * per, per);
-            int slot = slots[i];
             SupernetPath path; bool repaired = false;
-            if (hardLimit) (path, repaired) = HardLimit.ApplyPath(Preset, Cost, a, targets[slot]);
+            if (repairTargets is not null) (path, repaired) = HardLimit.ApplyPath(Preset, Cost, a, repairTargets[i]);
             else path = AlphaDecoding.DecodePath(Preset, a);
             if (!known.TryGetValue(path, out var facts))
             {
@@ -295,8 +296,9 @@ public sealed class ArchitectureGeneratorModel : IDisposable
                 facts = new Decoded(path, arch, flops, ParameterCount.ChildM(Preset, arch), Kind == ConstraintKind.Flops ? flops : Cost.Of(arch));
                 known.Add(path, facts);
             }
-            result[slot] = facts.For(Kind, targets[slot], inputs[i], repaired);
+            decoded[i] = (facts, repaired);
         }
+        return decoded;
     }
 
     // One decoded generator output: the path and its exact facts, shared by every budget answered with it.
@@ -312,6 +314,9 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     // G's decoded output per grid input, per calibration (a calibration belongs to the weights it was measured on).
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<ConstraintCalibration,
         System.Collections.Concurrent.ConcurrentDictionary<double, Decoded>> _memos = new();
+
+    private System.Collections.Concurrent.ConcurrentDictionary<double, Decoded> Memo(ConstraintCalibration calibration) =>
+        _memos.GetValue(calibration, _ => new());
 
     /// <summary>
     /// The inverse of this generator's response curve (docs/generator.md section 7): measured on first use with one
@@ -335,15 +340,11 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     public ConstraintCalibration MeasureCalibration()
     {
         var grid = ConstraintCalibration.Grid(LowM, HighM, FeasibleRange);
-        var generated = GenerateWith(grid, hardLimit: false, calibration: null);
-        var calibration = ConstraintCalibration.FromGrid(grid, generated.Select(g => g.Cost).ToArray());
+        var decoded = DecodeAt(grid, null, new());
+        var calibration = ConstraintCalibration.FromGrid(grid, decoded.Select(d => d.Facts.Cost).ToArray());
         // The measurement ran G at every grid input: those outputs are the calibrated answers, kept for free.
-        var memo = _memos.GetValue(calibration, _ => new System.Collections.Concurrent.ConcurrentDictionary<double, Decoded>());
-        for (int i = 0; i < grid.Length; i++)
-        {
-            var g = generated[i];
-            memo.TryAdd(grid[i], new Decoded(g.Path!, g.Architecture, g.FlopsM, g.ParamsM, g.Cost));
-        }
+        var memo = Memo(calibration);
+        for (int i = 0; i < grid.Length; i++) memo.TryAdd(grid[i], decoded[i].Facts);
         return calibration;
     }
 
