@@ -36,13 +36,23 @@ public sealed class ConstraintCalibrationTests
         Assert.Throws<ArgumentException>(() => ConstraintCalibration.Grid(4, 4, (0, 10)));
     }
 
-    [Fact]
-    public void CalibratedGenerationFollowsTheBudgetFromBelowWithTheGeneratorsOwnArchitectures()
+    private static (SearchSpacePreset Preset, double Low, double High) FashionSmall()
     {
         var preset = SearchSpacePreset.Load("fashion-small");
         var (low, high) = new FlopsLookupTable(preset).ConstraintInterval();
-        using var model = new ArchitectureGeneratorModel(preset, ArchitectureGenerator.For(preset, hiddenChannels: 8, seed: 3),
-            PriorPool.Build(preset, low, high, 10, 3), low, high, new GeneratorOptions(), 5.0, null, CPU);
+        return (preset, low, high);
+    }
+
+    // A narrow (8-channel) untrained generator over fashion-small's interval: quick to build and to run.
+    private static ArchitectureGeneratorModel UntrainedGenerator(SearchSpacePreset preset, double low, double high, int seed) =>
+        new(preset, ArchitectureGenerator.For(preset, hiddenChannels: 8, seed: seed), PriorPool.Build(preset, low, high, 10, seed),
+            low, high, new GeneratorOptions(), 5.0, null, CPU);
+
+    [Fact]
+    public void CalibratedGenerationFollowsTheBudgetFromBelowWithTheGeneratorsOwnArchitectures()
+    {
+        var (preset, low, high) = FashionSmall();
+        using var model = UntrainedGenerator(preset, low, high, seed: 3);
         var cal = model.Calibration;
         Assert.Equal(ConstraintCalibration.DefaultPoints, cal.Points);
         var grid = ConstraintCalibration.Grid(low, high, model.FeasibleRange);
@@ -80,10 +90,8 @@ public sealed class ConstraintCalibrationTests
     [Fact]
     public void MemoisedAnswersEqualAColdCalibrationsAndTheHardLimitStillRepairsBelowTheLowestLevel()
     {
-        var preset = SearchSpacePreset.Load("fashion-small");
-        var (low, high) = new FlopsLookupTable(preset).ConstraintInterval();
-        using var model = new ArchitectureGeneratorModel(preset, ArchitectureGenerator.For(preset, hiddenChannels: 8, seed: 5),
-            PriorPool.Build(preset, low, high, 10, 5), low, high, new GeneratorOptions(), 5.0, null, CPU);
+        var (preset, low, high) = FashionSmall();
+        using var model = UntrainedGenerator(preset, low, high, seed: 5);
         var cal = model.Calibration;
         double min = model.FeasibleRange.Min;
         var targets = Enumerable.Range(0, 240).Select(i => min + (high - min) * i / 239.0).ToArray();

@@ -151,15 +151,21 @@ public class RetrainEmaTests : IDisposable
         if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
     }
 
+    // count 8×8 gray images of 3 classes whose brightness grows with the class, so a few epochs learn something.
+    private static Sgnas.Data.ImageDataset ThreeClassImages(int count, int seed)
+    {
+        var r = new Random(seed);
+        var labels = Enumerable.Range(0, count).Select(i => i % 3).ToArray();
+        var pixels = labels.SelectMany(c => Enumerable.Range(0, 64).Select(_ => (byte)Math.Min(255, r.Next(100) + 60 * c))).ToArray();
+        return new Sgnas.Data.ImageDataset(pixels, 1, 8, 8, labels, 3);
+    }
+
     [Fact]
     public void BestCheckpointHoldsTheAveragedWeights()
     {
         var p = Sgnas.Core.Tests.Modules.SupernetTests.Tiny();
         var arch = ArchitectureCodec.Parse("e2:3,5|e3:3,5,7", p);
-        var r = new Random(1);
-        var labels = Enumerable.Range(0, 48).Select(i => i % 3).ToArray();
-        var pixels = labels.SelectMany(c => Enumerable.Range(0, 64).Select(_ => (byte)Math.Min(255, r.Next(100) + 60 * c))).ToArray();
-        var data = new Sgnas.Data.ImageDataset(pixels, 1, 8, 8, labels, 3);
+        var data = ThreeClassImages(48, seed: 1);
         var o = new RetrainOptions
         {
             Epochs = 1, BatchSize = 8, EvalBatchSize = 16, LearningRate = 0.05, WarmupEpochs = 0, ValidationFraction = 0.25, Seed = 2,
@@ -188,10 +194,7 @@ public class RetrainEmaTests : IDisposable
         // the next commit kept best.pt under the previous manifest's hash, and the folder refused to load.
         var p = Sgnas.Core.Tests.Modules.SupernetTests.Tiny();
         var arch = ArchitectureCodec.Parse("e2:3,5|e3:3,5,7", p);
-        var r = new Random(3);
-        var labels = Enumerable.Range(0, 64).Select(i => i % 3).ToArray();
-        var pixels = labels.SelectMany(c => Enumerable.Range(0, 64).Select(_ => (byte)Math.Min(255, r.Next(100) + 60 * c))).ToArray();
-        var data = new Sgnas.Data.ImageDataset(pixels, 1, 8, 8, labels, 3);
+        var data = ThreeClassImages(64, seed: 3);
         var o = new RetrainOptions
         {
             Epochs = 4, BatchSize = 8, EvalBatchSize = 16, LearningRate = 0.05, WarmupEpochs = 0, ValidationFraction = 0.25, Seed = 2,
