@@ -67,4 +67,29 @@ public sealed class ExperimentCommandTests : IDisposable
         foreach (var f in genFlops) Assert.True(uniform.Concat(extra).Count(x => Math.Abs(x - f) <= 0.05 * f) >= 2, $"fewer than 2 neighbours of {f} M");
         Assert.All(extra, x => Assert.Contains(genFlops, f => Math.Abs(x - f) <= 0.05 * f));
     }
+
+    [Fact]
+    public void RecipeMarginAndPriorReachTheStagesThatTrain()
+    {
+        var r = CliRunner.Run("experiment", "--scale", "tiny", "--out", _dir, "--threads", "1", "--supernet-recipe", "reference",
+            "--constraint-margin", "0.05", "--prior", "single", "--stop-after", "supernet");
+        Assert.True(r.Exit == 0, r.Stderr);
+        using var options = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "options.json")));
+        var s = options.RootElement.GetProperty("supernet");
+        Assert.Equal(4, s.GetProperty("pathsPerStep").GetInt32());
+        Assert.Equal(0.064, s.GetProperty("learningRate").GetDouble());
+        Assert.Equal(0.1, s.GetProperty("labelSmoothing").GetDouble());
+        Assert.Equal("Reference", s.GetProperty("init").GetString());
+        Assert.Equal(1, s.GetProperty("validationArchitectures").GetInt32()); // the tiny scale's size is kept
+        var g = options.RootElement.GetProperty("generator");
+        Assert.Equal(0.05, g.GetProperty("constraintMarginM").GetDouble());
+        Assert.Equal("SingleRandom", g.GetProperty("prior").GetString());
+        // The supernet that was trained carries the recipe in its checkpoint.
+        string meta = File.ReadAllText(Path.Combine(_dir, "run", "supernet.json"));
+        Assert.Matches(@"""pathsPerStep"":\s*4", meta);
+        Assert.Matches(@"""weightDecay"":\s*(0\.0004|4E-0?4)", meta);
+        var bad = CliRunner.Run("experiment", "--scale", "tiny", "--out", _dir, "--supernet-recipe", "papers");
+        Assert.NotEqual(0, bad.Exit);
+        Assert.Contains("--supernet-recipe", bad.Stderr);
+    }
 }

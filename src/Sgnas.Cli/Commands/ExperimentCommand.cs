@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Sgnas.Generation;
 using Sgnas.MLNet.Reports;
+using Sgnas.Training;
 
 namespace Sgnas.Cli.Commands;
 
@@ -36,6 +38,12 @@ public sealed class ExperimentCommand : SgnasCommand
     private readonly Option<int?> _otherRandomCandidates = Size("--other-random-candidates");
     private readonly Option<int?> _otherPopulation = Size("--other-population");
     private readonly Option<int?> _otherIterations = Size("--other-iterations");
+    private readonly Option<string?> _supernetRecipe = CliOptions.ChoiceOrNull("--supernet-recipe",
+        "supernet recipe (default: the scale's, paper): paper K = 3, lr 0.045, wd 4e-5; reference K = 4, lr 0.064, wd 4e-4, smoothing 0.1, reference init",
+        "paper", "reference");
+    private readonly Option<double?> _margin = CliOptions.DoubleOrNull("--constraint-margin",
+        "generator constraint-loss margin in M (default: 1 % of the interval width)", min: 0, helpName: "M");
+    private readonly Option<string?> _prior = CliOptions.ChoiceOrNull("--prior", "generator random prior (default: bucketed)", "bucketed", "single");
     private readonly Option<string?> _stopAfter = CliOptions.ChoiceOrNull("--stop-after", "stop after this stage (simulates an interruption)",
         "supernet", "generator", "search", "sample", "heldout", "tracking", "ranking");
 
@@ -64,6 +72,16 @@ public sealed class ExperimentCommand : SgnasCommand
             OtherEvolutionPopulation = parse.GetValue(_otherPopulation) ?? o.OtherEvolutionPopulation,
             OtherEvolutionIterations = parse.GetValue(_otherIterations) ?? o.OtherEvolutionIterations,
         };
+        // Recipe and generator settings are values (docs/generator.md section 3); the scale keeps its own sizes.
+        if (parse.GetValue(_supernetRecipe) is string recipe)
+            o = o with
+            {
+                Supernet = (recipe == "reference" ? SupernetTrainerOptions.Reference : new SupernetTrainerOptions())
+                    with { ValidationArchitectures = o.Supernet.ValidationArchitectures },
+            };
+        if (parse.GetValue(_margin) is double margin) o = o with { Generator = o.Generator with { ConstraintMarginM = margin } };
+        if (parse.GetValue(_prior) is string prior)
+            o = o with { Generator = o.Generator with { Prior = prior == "single" ? PriorKind.SingleRandom : PriorKind.Bucketed } };
         if (parse.GetValue(_threads) is int threads) TorchSharp.torch.set_num_threads(threads);
         using var output = OpenOutput(parse);
         try { o.Validate(); }

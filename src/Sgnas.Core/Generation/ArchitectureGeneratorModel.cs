@@ -289,16 +289,17 @@ public sealed class ArchitectureGeneratorModel : IDisposable
             SupernetPath path; bool repaired = false;
             if (repairTargets is not null) (path, repaired) = HardLimit.ApplyPath(Preset, Cost, a, repairTargets[i]);
             else path = AlphaDecoding.DecodePath(Preset, a);
-            if (!known.TryGetValue(path, out var facts))
-            {
-                var arch = path.ToArchitecture();
-                double flops = _table.CostM(arch);
-                facts = new Decoded(path, arch, flops, ParameterCount.ChildM(Preset, arch), Kind == ConstraintKind.Flops ? flops : Cost.Of(arch));
-                known.Add(path, facts);
-            }
+            if (!known.TryGetValue(path, out var facts)) known.Add(path, facts = FactsOf(path));
             decoded[i] = (facts, repaired);
         }
         return decoded;
+    }
+
+    private Decoded FactsOf(SupernetPath path)
+    {
+        var arch = path.ToArchitecture();
+        double flops = _table.CostM(arch);
+        return new Decoded(path, arch, flops, ParameterCount.ChildM(Preset, arch), Kind == ConstraintKind.Flops ? flops : Cost.Of(arch));
     }
 
     // One decoded generator output: the path and its exact facts, shared by every budget answered with it.
@@ -351,6 +352,61 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     private ConstraintCalibration? _calibration;
     private readonly object _calibrationLock = new();
 
+    // G's decoded path at every grid input of a calibration, as its distinct paths (levels) and one level index per
+    // grid input. Saved with the calibration, so a loaded model answers every calibrated budget without running G
+    // (docs/performance.md, "Generation from the calibration"); inputs no earlier call reached are generated here.
+    private (string[] Levels, int[] Answers) Answers(ConstraintCalibration calibration)
+    {
+        var memo = Memo(calibration);
+        var grid = calibration.GridInputs;
+        var missing = grid.Distinct().Where(x => !memo.ContainsKey(x)).ToArray();
+        var fresh = DecodeAt(missing, null, new());
+        for (int i = 0; i < missing.Length; i++) memo.TryAdd(missing[i], fresh[i].Facts);
+        var levels = new List<string>();
+        var index = new Dictionary<SupernetPath, int>();
+        var answers = new int[grid.Count];
+        for (int i = 0; i < grid.Count; i++)
+        {
+            var path = memo[grid[i]].Path;
+            if (!index.TryGetValue(path, out int k))
+            {
+                index.Add(path, k = levels.Count);
+                levels.Add(path.ToString());
+            }
+            answers[i] = k;
+        }
+        return (levels.ToArray(), answers);
+    }
+
+    // Reads the stored answers into the calibration's memo, each checked against the stored grid cost, so a file whose
+    // answers do not belong to its calibration is refused at load rather than generating architectures over budget.
+    private void ReadAnswers(JsonObject node, ConstraintCalibration calibration, string file)
+    {
+        if (node["levels"] is null && node["answers"] is null) return; // written before answers were stored: G runs on demand
+        var levelTexts = Field(node, "levels", file, "calibration.").AsArray().Select(t => t!.GetValue<string>()).ToArray();
+        var answers = Field(node, "answers", file, "calibration.").AsArray().Select(a => a!.GetValue<int>()).ToArray();
+        if (answers.Length != calibration.Points)
+            throw new InvalidDataException($"{file}: calibration.answers holds {answers.Length} values for {calibration.Points} grid points.");
+        var levels = new Decoded[levelTexts.Length];
+        for (int k = 0; k < levels.Length; k++)
+        {
+            try { levels[k] = FactsOf(SupernetPath.Parse(levelTexts[k], Preset)); }
+            catch (FormatException e) { throw new InvalidDataException($"{file}: calibration.levels[{k}] is not a path of preset '{Preset.Name}' ({e.Message}).", e); }
+        }
+        var memo = Memo(calibration);
+        for (int i = 0; i < answers.Length; i++)
+        {
+            int k = answers[i];
+            if (k < 0 || k >= levels.Length)
+                throw new InvalidDataException($"{file}: calibration.answers[{i}] is {k}; calibration.levels holds {levels.Length} paths.");
+            double stored = calibration.GridCosts[i];
+            if (Math.Abs(levels[k].Cost - stored) > 1e-9 * Math.Max(1, Math.Abs(stored)))
+                throw new InvalidDataException(
+                    $"{file}: calibration.answers[{i}] names calibration.levels[{k}], which costs {levels[k].Cost:F6} {Cost.Unit}, but calibration.costs[{i}] is {stored:F6}: the stored answers do not belong to this calibration.");
+            memo.TryAdd(calibration.GridInputs[i], levels[k]);
+        }
+    }
+
     /// <summary>Targets evenly spread over the interval: bin midpoints low + (i + ½)·(high − low)/n.</summary>
     public static double[] EvenTargets(double lowM, double highM, int n) =>
         Enumerable.Range(0, n).Select(i => lowM + (i + 0.5) * (highM - lowM) / n).ToArray();
@@ -396,17 +452,26 @@ public sealed class ArchitectureGeneratorModel : IDisposable
             ["options"] = JsonSerializer.SerializeToNode(Options, Json),
             ["priorPool"] = PriorPool.ToJson(),
             ["history"] = JsonSerializer.SerializeToNode(History, Json),
-            ["calibration"] = new JsonObject
-            {
-                ["points"] = Calibration.Points,
-                ["extension"] = ConstraintCalibration.DefaultExtension,
-                ["costs"] = new JsonArray(Calibration.GridCosts.Select(c => (JsonNode)c).ToArray()),
-            },
+            ["calibration"] = CalibrationNode(),
         };
         Set(run).Commit($"generator, best epoch {BestEpoch}", [
             new CheckpointFile(Path.GetFileName(run.GeneratorWeights), AtomicFile.ModuleBytes(Generator)),
             new CheckpointFile(Path.GetFileName(run.GeneratorMeta), System.Text.Encoding.UTF8.GetBytes(meta.ToJsonString(Json))),
         ]);
+    }
+
+    private JsonObject CalibrationNode()
+    {
+        var calibration = Calibration;
+        var (levels, answers) = Answers(calibration);
+        return new JsonObject
+        {
+            ["points"] = calibration.Points,
+            ["extension"] = ConstraintCalibration.DefaultExtension,
+            ["costs"] = new JsonArray(calibration.GridCosts.Select(c => (JsonNode)c).ToArray()),
+            ["levels"] = new JsonArray(levels.Select(l => (JsonNode)l).ToArray()),
+            ["answers"] = new JsonArray(answers.Select(a => (JsonNode)a).ToArray()),
+        };
     }
 
     /// <summary>
@@ -480,7 +545,11 @@ public sealed class ArchitectureGeneratorModel : IDisposable
                 var history = meta["history"]?.Deserialize<List<GeneratorEpochMetrics>>(Json);
                 var model = new ArchitectureGeneratorModel(preset, generator, pool, Number<double>(meta, "constraintLowM", file),
                     Number<double>(meta, "constraintHighM", file), options, Number<double>(meta, "temperature", file), history, device, cost);
-                if (meta["calibration"] is JsonObject cal) model._calibration = ReadCalibration(cal, model, file);
+                if (meta["calibration"] is JsonObject cal)
+                {
+                    model._calibration = ReadCalibration(cal, model, file);
+                    model.ReadAnswers(cal, model._calibration, file);
+                }
                 return model;
             }
             catch

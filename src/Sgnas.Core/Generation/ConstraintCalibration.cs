@@ -22,10 +22,13 @@ public sealed class ConstraintCalibration
     private readonly double[] _costs;
     private readonly double[] _inputs;
 
-    private ConstraintCalibration(double[] costs, double[] inputs, double[] gridCosts)
+    private ConstraintCalibration(double[] costs, double[] inputs, double[] gridInputs, double[] gridCosts)
     {
-        _costs = costs; _inputs = inputs; GridCosts = gridCosts;
+        _costs = costs; _inputs = inputs; GridInputs = gridInputs; GridCosts = gridCosts;
     }
+
+    /// <summary>The grid inputs, in the grid's order.</summary>
+    public IReadOnlyList<double> GridInputs { get; }
 
     /// <summary>The cost at each grid input, in the grid's order (what <c>generator.json</c> stores).</summary>
     public IReadOnlyList<double> GridCosts { get; }
@@ -62,7 +65,7 @@ public sealed class ConstraintCalibration
             if (!double.IsFinite(inputs[i]) || !double.IsFinite(costs[i]))
                 throw new ArgumentException($"grid point {i}: input {inputs[i]}, cost {costs[i]} (both must be finite).");
         var order = Enumerable.Range(0, inputs.Count).OrderBy(i => costs[i]).ThenBy(i => inputs[i]).ToArray();
-        return new ConstraintCalibration(order.Select(i => costs[i]).ToArray(), order.Select(i => inputs[i]).ToArray(), costs.ToArray())
+        return new ConstraintCalibration(order.Select(i => costs[i]).ToArray(), order.Select(i => inputs[i]).ToArray(), inputs.ToArray(), costs.ToArray())
         {
             Levels = costs.Distinct().Count(),
         };

@@ -112,4 +112,60 @@ public sealed class ConstraintCalibrationTests
         Assert.All(plain.Where(g => g.Target < cal.CostRange.Min), g => Assert.Equal(cal.CostRange.Min, g.Cost));
         Assert.DoesNotContain(plain, g => g.Repaired);
     }
+
+    [Fact]
+    public void StoredAnswersAreReadAtLoadAndAnswersThatDoNotBelongToTheCalibrationAreRefused()
+    {
+        var (preset, low, high) = FashionSmall();
+        using var model = UntrainedGenerator(preset, low, high, seed: 7);
+        double min = model.FeasibleRange.Min;
+        var targets = Enumerable.Range(0, 200).Select(i => min + (high - min) * i / 199.0).ToArray();
+        static object Key(GeneratedArchitecture g) => (g.Path, g.Repaired, g.Cost, g.FlopsM, g.ParamsM, g.Input, g.Target);
+        var dir = Directory.CreateTempSubdirectory("sgnas-answers-").FullName;
+        try
+        {
+            var run = new RunFolder(dir);
+            model.Save(run);
+            var meta = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(run.GeneratorMeta))!["calibration"]!;
+            var levels = meta["levels"]!.AsArray().Select(l => l!.GetValue<string>()).ToArray();
+            var answers = meta["answers"]!.AsArray().Select(a => a!.GetValue<int>()).ToArray();
+            Assert.Equal(ConstraintCalibration.DefaultPoints, answers.Length);
+            Assert.Equal(model.Calibration.Levels, levels.Select(l => model.Cost.Of(SupernetPath.Parse(l, preset).ToArchitecture())).Distinct().Count());
+            // Each stored answer is G's own decoded output at its grid input.
+            var grid = model.Calibration.GridInputs;
+            var raw = model.Generate(grid, calibrated: false);
+            for (int i = 0; i < grid.Count; i++) Assert.Equal(raw[i].Path.ToString(), levels[answers[i]]);
+
+            using (var loaded = ArchitectureGeneratorModel.Load(run, CPU, preset))
+            {
+                // Zeroed weights change G's raw output but not the calibrated answers: they were read at load, not generated.
+                using (no_grad()) foreach (var p in loaded.Generator.parameters()) p.zero_();
+                Assert.Equal(model.Generate(targets, hardLimit: false).Select(Key), loaded.Generate(targets, hardLimit: false).Select(Key));
+                Assert.NotEqual(model.Generate(targets, calibrated: false).Select(g => g.Path), loaded.Generate(targets, calibrated: false).Select(g => g.Path));
+            }
+
+            // An answer pointing at a level of another cost (the manifest removed, as in a folder copied by hand).
+            File.Delete(Path.Combine(dir, "generator.manifest.json"));
+            int i0 = 0, other = Enumerable.Range(0, levels.Length).First(k => Math.Abs(
+                model.Cost.Of(SupernetPath.Parse(levels[k], preset).ToArchitecture()) - model.Calibration.GridCosts[i0]) > 1e-6);
+            var text = File.ReadAllText(run.GeneratorMeta);
+            var node = System.Text.Json.Nodes.JsonNode.Parse(text)!;
+            node["calibration"]!["answers"]![i0] = other;
+            File.WriteAllText(run.GeneratorMeta, node.ToJsonString());
+            var e = Assert.Throws<InvalidDataException>(() => ArchitectureGeneratorModel.Load(run, CPU, preset));
+            Assert.Contains("calibration.answers[0]", e.Message);
+            Assert.Contains("generator.json", e.Message);
+            node["calibration"]!["answers"]![i0] = levels.Length;
+            File.WriteAllText(run.GeneratorMeta, node.ToJsonString());
+            e = Assert.Throws<InvalidDataException>(() => ArchitectureGeneratorModel.Load(run, CPU, preset));
+            Assert.Contains($"calibration.answers[0] is {levels.Length}", e.Message);
+            // A folder written before answers were stored still loads; G runs at the inputs it needs.
+            node["calibration"]!.AsObject().Remove("answers");
+            node["calibration"]!.AsObject().Remove("levels");
+            File.WriteAllText(run.GeneratorMeta, node.ToJsonString());
+            using var legacy = ArchitectureGeneratorModel.Load(run, CPU, preset);
+            Assert.Equal(model.Generate(targets, hardLimit: true).Select(Key), legacy.Generate(targets, hardLimit: true).Select(Key));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }
