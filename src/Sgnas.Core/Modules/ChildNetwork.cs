@@ -84,11 +84,6 @@ public sealed class ChildBlock : nn.Module<Tensor, Tensor>
     private readonly BatchNorm2d project_bn;
     private readonly LayerGeometry _g;
     private readonly ActivationKind _act;
-    // Runs of adjacent sub-blocks with the same kernel (a canonical layer sorts its kernels, so e6:3,3,5,5,7,7 has
-    // three): each run is one depthwise conv over its channels with the run's weights concatenated, the same
-    // arithmetic as one conv per sub-block in fewer, larger calls (docs/performance.md, "Child step: one depthwise
-    // conv per kernel size"). The parameters stay one conv per sub-block (checkpoints, inheritance, ONNX export).
-    private readonly (int First, int Count, int Kernel)[] _runs;
 
     /// <summary>Builds the block for layer geometry <paramref name="g"/> and choice <paramref name="choice"/>.</summary>
     public ChildBlock(LayerGeometry g, LayerChoice choice, ChildNetworkOptions o) : base(nameof(ChildBlock))
@@ -99,15 +94,6 @@ public sealed class ChildBlock : nn.Module<Tensor, Tensor>
         expand_bn = nn.BatchNorm2d(wide);
         dw = new ModuleList<Conv2d>();
         foreach (var k in choice.Kernels) dw.Add(nn.Conv2d(c, c, k, stride: g.Stride, padding: k / 2, groups: c, bias: false));
-        var runs = new List<(int, int, int)>();
-        for (int j = 0; j < choice.Kernels.Count;)
-        {
-            int end = j;
-            while (end < choice.Kernels.Count && choice.Kernels[end] == choice.Kernels[j]) end++;
-            runs.Add((j, end - j, choice.Kernels[j]));
-            j = end;
-        }
-        _runs = runs.ToArray();
         dw_bn = nn.BatchNorm2d(wide);
         if (o.SqueezeExcite) se = new SqueezeExcite(wide, o.SeSqueezed(c, choice.Expansion));
         project = nn.Conv2d(wide, g.OutChannels, 1, bias: false);
@@ -131,33 +117,13 @@ public sealed class ChildBlock : nn.Module<Tensor, Tensor>
     {
         int c = _g.InChannels;
         var h = Act.Apply(Bn(expand_bn, ChannelsLast.Pointwise(expand, x)), _act);
-        h = Act.Apply(Bn(dw_bn, DepthwiseRuns(h, c)), _act);
+        var groups = ChannelsLast.SplitChannels(h, c);
+        var outs = new Tensor[dw.Count];
+        for (int j = 0; j < dw.Count; j++) outs[j] = dw[j].call(groups[j]);
+        h = Act.Apply(Bn(dw_bn, outs.Length == 1 ? outs[0] : torch.cat(outs, 1)), _act);
         if (se is not null) h = se.call(h);
         var y = Bn(project_bn, ChannelsLast.Pointwise(project, h));
         return _g.HasResidual ? y + x : y;
-    }
-
-    internal Tensor DepthwiseRuns(Tensor h, int c)
-    {
-        if (_runs.Length == dw.Count)
-        {
-            // No two adjacent sub-blocks share a kernel: one conv per sub-block.
-            var groups = ChannelsLast.SplitChannels(h, c);
-            var outs = new Tensor[dw.Count];
-            for (int j = 0; j < dw.Count; j++) outs[j] = dw[j].call(groups[j]);
-            return outs.Length == 1 ? outs[0] : torch.cat(outs, 1);
-        }
-        var parts = ChannelsLast.SplitChannels(h, _runs.Select(r => (long)r.Count * c).ToArray());
-        var result = new Tensor[_runs.Length];
-        for (int r = 0; r < _runs.Length; r++)
-        {
-            var (first, count, k) = _runs[r];
-            if (count == 1) { result[r] = dw[first].call(parts[r]); continue; }
-            var weight = torch.cat(Enumerable.Range(first, count).Select(j => dw[j].weight!).ToArray(), 0);
-            result[r] = nn.functional.conv2d(parts[r], weight, strides: new long[] { _g.Stride, _g.Stride },
-                padding: new long[] { k / 2, k / 2 }, groups: count * c);
-        }
-        return result.Length == 1 ? result[0] : torch.cat(result, 1);
     }
 }
 

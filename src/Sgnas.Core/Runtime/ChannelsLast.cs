@@ -168,19 +168,6 @@ public static class ChannelsLast
         return parts.unbind(0).Select(t => t.permute(0, 3, 1, 2)).ToArray();
     }
 
-    /// <summary>
-    /// Splits <paramref name="x"/> [N, C, H, W] along channels into parts of the given sizes, as <c>x.split(sizes, 1)</c>;
-    /// on a channels-last batch each part is made dense channels-last (see the equal-size overload for why).
-    /// </summary>
-    public static Tensor[] SplitChannels(Tensor x, long[] sizes)
-    {
-        if (sizes.Sum() != x.shape[1]) throw new ArgumentException($"{x.shape[1]} channels do not split into parts of {string.Join(", ", sizes)}.", nameof(sizes));
-        if (sizes.Length > 1 && sizes.All(s => s == sizes[0])) return SplitChannels(x, sizes[0]);
-        var parts = x.split(sizes, dim: 1);
-        if (sizes.Length == 1 || !IsChannelsLast(x)) return parts;
-        return parts.Select(p => p.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)).ToArray();
-    }
-
     /// <summary>True when <paramref name="x"/> [N, C, H, W] has dense NHWC strides.</summary>
     public static bool IsChannelsLast(Tensor x)
     {
