@@ -72,11 +72,11 @@ public sealed class ExperimentCommandTests : IDisposable
     public void RecipeMarginAndPriorReachTheStagesThatTrain()
     {
         var r = CliRunner.Run("experiment", "--scale", "tiny", "--out", _dir, "--threads", "1", "--supernet-recipe", "reference",
-            "--constraint-margin", "0.05", "--prior", "single", "--stop-after", "supernet");
+            "--supernet-paths", "5", "--constraint-margin", "0.05", "--prior", "single", "--stop-after", "supernet");
         Assert.True(r.Exit == 0, r.Stderr);
         using var options = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "options.json")));
         var s = options.RootElement.GetProperty("supernet");
-        Assert.Equal(4, s.GetProperty("pathsPerStep").GetInt32());
+        Assert.Equal(5, s.GetProperty("pathsPerStep").GetInt32()); // --supernet-paths over the recipe's 4
         Assert.Equal(0.064, s.GetProperty("learningRate").GetDouble());
         Assert.Equal(0.1, s.GetProperty("labelSmoothing").GetDouble());
         Assert.Equal("Reference", s.GetProperty("init").GetString());
@@ -86,7 +86,7 @@ public sealed class ExperimentCommandTests : IDisposable
         Assert.Equal("SingleRandom", g.GetProperty("prior").GetString());
         // The supernet that was trained carries the recipe in its checkpoint.
         string meta = File.ReadAllText(Path.Combine(_dir, "run", "supernet.json"));
-        Assert.Matches(@"""pathsPerStep"":\s*4", meta);
+        Assert.Matches(@"""pathsPerStep"":\s*5", meta);
         Assert.Matches(@"""weightDecay"":\s*(0\.0004|4E-0?4)", meta);
         var bad = CliRunner.Run("experiment", "--scale", "tiny", "--out", _dir, "--supernet-recipe", "papers");
         Assert.NotEqual(0, bad.Exit);

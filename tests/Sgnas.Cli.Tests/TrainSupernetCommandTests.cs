@@ -71,6 +71,16 @@ public sealed class TrainSupernetCommandTests : IDisposable
         var refused = CliRunner.Run("train-supernet", "--out", run, "--resume", "--recipe", "paper");
         Assert.Equal(2, refused.Exit);
         Assert.Contains("drop --recipe", refused.Stderr);
+
+        // --paths-per-step replaces the recipe's K (the reference's other values at the paper's K = 3).
+        string three = Path.Combine(_dir, "ref3");
+        var k3 = CliRunner.Run("train-supernet", "--preset", TinyPreset(), "--recipe", "reference", "--paths-per-step", "3",
+            "--epochs", "1", "--max-train-images", "64", "--batch-size", "32", "--threads", "1", "--out", three);
+        Assert.True(k3.Exit == 0, k3.Stderr);
+        using var doc3 = JsonDocument.Parse(File.ReadAllText(Path.Combine(three, "supernet.json")));
+        var o3 = doc3.RootElement.GetProperty("options");
+        Assert.Equal(3, o3.GetProperty("pathsPerStep").GetInt32());
+        Assert.Equal(0.064, o3.GetProperty("learningRate").GetDouble(), 12);
     }
 
     [Fact]

@@ -41,6 +41,7 @@ public sealed class ExperimentCommand : SgnasCommand
     private readonly Option<string?> _supernetRecipe = CliOptions.ChoiceOrNull("--supernet-recipe",
         "supernet recipe (default: the scale's, paper): paper K = 3, lr 0.045, wd 4e-5; reference K = 4, lr 0.064, wd 4e-4, smoothing 0.1, reference init",
         "paper", "reference");
+    private readonly Option<int?> _supernetPaths = CliOptions.IntOrNull("--supernet-paths", "paths per supernet step K (default: the recipe's)", min: 1);
     private readonly Option<double?> _margin = CliOptions.DoubleOrNull("--constraint-margin",
         "generator constraint-loss margin in M (default: 1 % of the interval width)", min: 0, helpName: "M");
     private readonly Option<string?> _prior = CliOptions.ChoiceOrNull("--prior", "generator random prior (default: bucketed)", "bucketed", "single");
@@ -79,6 +80,7 @@ public sealed class ExperimentCommand : SgnasCommand
                 Supernet = (recipe == "reference" ? SupernetTrainerOptions.Reference : new SupernetTrainerOptions())
                     with { ValidationArchitectures = o.Supernet.ValidationArchitectures },
             };
+        if (parse.GetValue(_supernetPaths) is int paths) o = o with { Supernet = o.Supernet with { PathsPerStep = paths } };
         if (parse.GetValue(_margin) is double margin) o = o with { Generator = o.Generator with { ConstraintMarginM = margin } };
         if (parse.GetValue(_prior) is string prior)
             o = o with { Generator = o.Generator with { Prior = prior == "single" ? PriorKind.SingleRandom : PriorKind.Bucketed } };

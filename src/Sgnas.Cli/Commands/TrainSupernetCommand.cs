@@ -22,6 +22,7 @@ public sealed class TrainSupernetCommand : SgnasCommand
     private readonly Option<int?> _maxTrainImages = CliOptions.IntOrNull("--max-train-images", "use a seeded subset of N images (before the split)", min: 2);
     private readonly Option<int> _seed = CliOptions.Seed(Defaults.Seed);
     private readonly Option<string> _sampling = CliOptions.Choice("--sampling", "path sampling", "fair", "fair", "uniform");
+    private readonly Option<int?> _paths = CliOptions.IntOrNull("--paths-per-step", "paths per step K (default: the recipe's, paper 3, reference 4)", min: 1);
     private readonly Option<bool> _augment = CliOptions.Flag("--augment", "random crop and flip");
     private readonly Option<string> _recipe = CliOptions.Choice("--recipe",
         "paper: K = 3 paths, lr 0.045, wd 4e-5, no smoothing; reference: K = 4, lr 0.064, wd 4e-4, smoothing 0.1, reference init (--lr and --label-smoothing override)",
@@ -48,7 +49,7 @@ public sealed class TrainSupernetCommand : SgnasCommand
         if (resume)
         {
             // Options that fix the schedule: a resumed run keeps the stored ones.
-            Option[] schedule = [_preset, _epochs, _batchSize, _lr, _labelSmoothing, _validationFraction, _maxTrainImages, _seed, _sampling, _augment, _recipe];
+            Option[] schedule = [_preset, _epochs, _batchSize, _lr, _labelSmoothing, _validationFraction, _maxTrainImages, _seed, _sampling, _augment, _recipe, _paths];
             var given = schedule.Where(Given).Select(o => o.Name).ToList();
             if (given.Count > 0)
                 throw new UsageException($"--resume continues with the options stored in {run.SupernetMeta}; drop {string.Join(", ", given)}.");
@@ -64,6 +65,7 @@ public sealed class TrainSupernetCommand : SgnasCommand
                 BatchSize = parse.GetValue(_batchSize),
                 LearningRate = Given(_lr) ? parse.GetValue(_lr) : recipe.LearningRate,
                 LabelSmoothing = Given(_labelSmoothing) ? parse.GetValue(_labelSmoothing) : recipe.LabelSmoothing,
+                PathsPerStep = parse.GetValue(_paths) ?? recipe.PathsPerStep,
                 ValidationFraction = parse.GetValue(_validationFraction),
                 MaxTrainImages = parse.GetValue(_maxTrainImages),
                 Seed = parse.GetValue(_seed),
