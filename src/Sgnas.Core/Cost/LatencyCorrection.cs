@@ -17,6 +17,13 @@ public sealed record LatencyCorrection
     /// <summary>a + b · <paramref name="sumMs"/>.</summary>
     public double Apply(double sumMs) => Intercept + Slope * sumMs;
 
+    /// <summary>
+    /// Whether the correction predicts a positive latency for every sum from <paramref name="minSumMs"/> up (the slope
+    /// is positive, so the smallest sum decides). A noisy fit can cross zero above the fastest architecture's sum; its
+    /// budgets would then reach negative milliseconds.
+    /// </summary>
+    public bool PositiveFrom(double minSumMs) => Apply(minSumMs) > 0;
+
     /// <summary>Least-squares fit of measured = a + b · sum.</summary>
     /// <exception cref="ArgumentException">Fewer than 2 points, different lengths, or constant sums.</exception>
     public static LatencyCorrection Fit(IReadOnlyList<double> sums, IReadOnlyList<double> measured)

@@ -65,16 +65,20 @@ public static class LatencyTableBuilder
             throw new ArgumentException($"No measurement for probe '{p}'.");
         }
         int kMin = preset.Kernels.Min();
-        double fixedMs = T(new(LatencyProbeKind.Stem, -1)) + T(new(LatencyProbeKind.Head, -1)) - T(new(LatencyProbeKind.Overhead, -1));
+        // Entries are differences of medians; an operation faster than the timing noise can come out negative, and a
+        // table of such entries can predict ≤ 0 ms for the fastest networks (impossible budgets). A cost is at least 0;
+        // the point-wise part is taken after the clamped depth-wise one, so a layer's measured total is kept whenever
+        // it is positive.
+        double fixedMs = Math.Max(0, T(new(LatencyProbeKind.Stem, -1)) + T(new(LatencyProbeKind.Head, -1)) - T(new(LatencyProbeKind.Overhead, -1)));
         var geo = preset.Geometry();
         var layers = new List<LatencyLayerEntry>(geo.Count);
         for (int i = 0; i < geo.Count; i++)
         {
             double overhead = T(new(LatencyProbeKind.Overhead, i));
-            var dw = preset.Kernels.Select(k => T(new(LatencyProbeKind.Depthwise, i, k)) - overhead).ToArray();
+            var dw = preset.Kernels.Select(k => Math.Max(0, T(new(LatencyProbeKind.Depthwise, i, k)) - overhead)).ToArray();
             double dwMin = dw[preset.Kernels.ToList().IndexOf(kMin)];
             var pw = Enumerable.Range(preset.MinExpansion, preset.MaxExpansion - preset.MinExpansion + 1)
-                .Select(e => T(new(LatencyProbeKind.Layer, i, kMin, e)) - overhead - e * dwMin).ToArray();
+                .Select(e => Math.Max(0, T(new(LatencyProbeKind.Layer, i, kMin, e)) - overhead - e * dwMin)).ToArray();
             layers.Add(new LatencyLayerEntry
             {
                 InChannels = geo[i].InChannels, OutChannels = geo[i].OutChannels, Stride = geo[i].Stride, InSize = geo[i].InSize,

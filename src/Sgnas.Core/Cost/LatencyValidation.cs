@@ -81,6 +81,16 @@ public static class LatencyValidation
             var raw = LatencyAccuracy.Of(points.Select(p => p.SumMs).ToList(), points.Select(p => p.MeasuredMs).ToList());
             var train = points.Where(p => !p.HeldOut).ToList();
             var test = points.Where(p => p.HeldOut).ToList();
+            // A correction must predict a positive latency for the fastest architecture of the space.
+            double minSum = new LatencyCostModel(preset, table with { Correction = null }, applyCorrection: false).Range().Min;
+            LatencyCorrection? TryFit(IReadOnlyList<LatencyValidationPoint> fitted)
+            {
+                var c = Fit(fitted);
+                if (c is null || c.PositiveFrom(minSum)) return c;
+                log?.Invoke($"the correction fitted on {fitted.Count} networks ({c.Intercept:G3} ms + {c.Slope:G3} · sum) predicts {c.Apply(minSum):G3} ms " +
+                            $"for the fastest architecture (sum {minSum:G3} ms): the timings are too noisy for a correction; none is kept (more --repetitions may help).");
+                return null;
+            }
             LatencyCorrection? fromTrain = null, fromAll = null;
             LatencyAccuracy? corrected = null, rawHeldOut = null;
             if (train.Count >= 2)
@@ -101,7 +111,7 @@ public static class LatencyValidation
         }
     }
 
-    private static LatencyCorrection? TryFit(IReadOnlyList<LatencyValidationPoint> points)
+    private static LatencyCorrection? Fit(IReadOnlyList<LatencyValidationPoint> points)
     {
         try { return LatencyCorrection.Fit(points.Select(p => p.SumMs).ToList(), points.Select(p => p.MeasuredMs).ToList()); }
         catch (ArgumentException) { return null; }

@@ -225,6 +225,14 @@ public class LatencyCostModelTests
         Assert.Equal(0.9, fit.Slope, 9);
         Assert.Throws<ArgumentException>(() => LatencyCorrection.Fit(new[] { 1.0, 1.0 }, new[] { 1.0, 2.0 }));
         Assert.Throws<ArgumentException>(() => LatencyCorrection.Fit(sums, sums.Select(s => 5 - s).ToArray()));
+
+        // Worked by hand: sums 1, 2, 3 timed 0.1, 2, 4 ms fit b = 3.9 / 2 = 1.95, a = 61/30 − 3.9 = −1.8667, which
+        // predicts −0.89 ms at sum 0.5 (a noisy fit crossing zero above the fastest network) and +0.083 ms at sum 1.
+        var noisy = LatencyCorrection.Fit(new[] { 1.0, 2.0, 3.0 }, new[] { 0.1, 2.0, 4.0 });
+        Assert.Equal(1.95, noisy.Slope, 9);
+        Assert.Equal(61.0 / 30 - 3.9, noisy.Intercept, 9);
+        Assert.False(noisy.PositiveFrom(0.5));
+        Assert.True(noisy.PositiveFrom(1.0));
     }
 
     [Fact]
@@ -272,6 +280,21 @@ public class LatencyCostModelTests
         var a = Architecture.Uniform(p.LayerCount, 5, 3);
         double blocks = Enumerable.Range(0, p.LayerCount).Sum(i => 0.02 * 5 + 5 * 0.003 * (i + 1));
         Assert.Equal(t.FixedMs + blocks, t.SumMs(a), 12);
+
+        // Noise: layer 1's k5 probe timed under the run overhead and layer 2's e4 block under overhead + 4·dw(3);
+        // those entries are 0, not negative, and every other entry is unchanged.
+        var noisy = measured.Select(m => (m.q, m.q switch
+        {
+            { Kind: LatencyProbeKind.Depthwise, Layer: 1, Kernel: 5 } => S(0.009),
+            { Kind: LatencyProbeKind.Layer, Layer: 2, Expansion: 4 } => S(0.005),
+            _ => m.Item2,
+        })).ToList();
+        var tn = LatencyTableBuilder.Assemble(p, noisy, new LatencyMachine { Cpu = "x", LogicalCores = 1, Os = "x", DotNet = "x" }, rt, new LatencyMeasurementOptions());
+        Assert.Equal(0, tn.Layers[1].DepthwiseMs[1]);
+        Assert.Equal(0, tn.Layers[2].PointwiseMs[4 - p.MinExpansion]);
+        Assert.Equal(t.Layers[1].DepthwiseMs[0], tn.Layers[1].DepthwiseMs[0], 12);
+        Assert.Equal(t.Layers[2].PointwiseMs[3 - p.MinExpansion], tn.Layers[2].PointwiseMs[3 - p.MinExpansion], 12);
+        Assert.True(new LatencyCostModel(p, tn).Range().Min > 0);
     }
 
     [Fact]
