@@ -82,7 +82,7 @@ public static class LatencyValidation
             var train = points.Where(p => !p.HeldOut).ToList();
             var test = points.Where(p => p.HeldOut).ToList();
             // A correction must predict a positive latency for the fastest architecture of the space.
-            double minSum = new LatencyCostModel(preset, table with { Correction = null }, applyCorrection: false).Range().Min;
+            double minSum = new LatencyCostModel(preset, table, applyCorrection: false).Range().Min;
             LatencyCorrection? TryFit(IReadOnlyList<LatencyValidationPoint> fitted)
             {
                 var c = Fit(fitted);

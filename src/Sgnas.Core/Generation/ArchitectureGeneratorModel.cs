@@ -253,10 +253,7 @@ public sealed class ArchitectureGeneratorModel : IDisposable
         // (docs/performance.md, "Generation from the calibration"). A memo entry is exactly what G's forward at that
         // input decodes to; the hard limit repairs only budgets the lowest level exceeds, and those still go through α.
         var inputs = targetsM.Select(calibration.InputFor).ToArray();
-        var memo = Memo(calibration);
-        var missing = inputs.Distinct().Where(x => !memo.ContainsKey(x)).ToArray();
-        var fresh = DecodeAt(missing, null, known);
-        for (int i = 0; i < missing.Length; i++) memo.TryAdd(missing[i], fresh[i].Facts);
+        var memo = Filled(calibration, inputs, known);
         var repair = new List<int>();
         for (int n = 0; n < targetsM.Count; n++)
         {
@@ -319,6 +316,17 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     private System.Collections.Concurrent.ConcurrentDictionary<double, Decoded> Memo(ConstraintCalibration calibration) =>
         _memos.GetValue(calibration, _ => new());
 
+    // The calibration's memo, with G run (one batched forward) at those of inputs it does not hold yet.
+    private System.Collections.Concurrent.ConcurrentDictionary<double, Decoded> Filled(ConstraintCalibration calibration,
+        IEnumerable<double> inputs, Dictionary<SupernetPath, Decoded> known)
+    {
+        var memo = Memo(calibration);
+        var missing = inputs.Distinct().Where(x => !memo.ContainsKey(x)).ToArray();
+        var fresh = DecodeAt(missing, null, known);
+        for (int i = 0; i < missing.Length; i++) memo.TryAdd(missing[i], fresh[i].Facts);
+        return memo;
+    }
+
     /// <summary>
     /// The inverse of this generator's response curve (docs/generator.md section 7): measured on first use with one
     /// batched raw generation over <see cref="ConstraintCalibration.DefaultPoints"/> inputs, saved in
@@ -357,11 +365,8 @@ public sealed class ArchitectureGeneratorModel : IDisposable
     // (docs/performance.md, "Generation from the calibration"); inputs no earlier call reached are generated here.
     private (string[] Levels, int[] Answers) Answers(ConstraintCalibration calibration)
     {
-        var memo = Memo(calibration);
         var grid = calibration.GridInputs;
-        var missing = grid.Distinct().Where(x => !memo.ContainsKey(x)).ToArray();
-        var fresh = DecodeAt(missing, null, new());
-        for (int i = 0; i < missing.Length; i++) memo.TryAdd(missing[i], fresh[i].Facts);
+        var memo = Filled(calibration, grid, new());
         var levels = new List<string>();
         var index = new Dictionary<SupernetPath, int>();
         var answers = new int[grid.Count];

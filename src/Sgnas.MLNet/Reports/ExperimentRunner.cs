@@ -341,8 +341,9 @@ public sealed class ExperimentRunner
         var history = model.History;
         var result = new ExperimentResult
         {
-            // The recipe the supernet was trained with (its checkpoint), which a reused run folder may hold instead of these options'.
-            Options = _o with { Supernet = Sgnas.Training.SupernetTrainer.ReadOptions(run) }, Preset = preset.Name, LowM = low, HighM = high, TrainImages = indices.Train.Length,
+            // The options the supernet and the generator were trained with (their checkpoints), which a reused run folder
+            // may hold instead of these options'.
+            Options = _o with { Supernet = Sgnas.Training.SupernetTrainer.ReadOptions(run), Generator = model.Options }, Preset = preset.Name, LowM = low, HighM = high, TrainImages = indices.Train.Length,
             ValidationImages = ev.Data.ValidationCount, HeldOutImages = _o.HeldOutImages == 0 ? test.Count : Math.Min(_o.HeldOutImages, test.Count),
             SupernetTop1 = sres.ValidationTop1 ?? double.NaN, SupernetSeconds = sres.History.Sum(h => h.Seconds),
             GeneratorSeconds = history.Sum(h => h.Seconds), GeneratorBest = model.BestMetrics, TenGenerationsSeconds = tenGenerations,
