@@ -115,12 +115,8 @@ public sealed class ChildBlock : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        int c = _g.InChannels;
         var h = Act.Apply(Bn(expand_bn, ChannelsLast.Pointwise(expand, x)), _act);
-        var groups = ChannelsLast.SplitChannels(h, c);
-        var outs = new Tensor[dw.Count];
-        for (int j = 0; j < dw.Count; j++) outs[j] = dw[j].call(groups[j]);
-        h = Act.Apply(Bn(dw_bn, outs.Length == 1 ? outs[0] : torch.cat(outs, 1)), _act);
+        h = Act.Apply(Bn(dw_bn, MixedDepthwise.Forward(h, dw, _g.Stride)), _act);
         if (se is not null) h = se.call(h);
         var y = Bn(project_bn, ChannelsLast.Pointwise(project, h));
         return _g.HasResidual ? y + x : y;

@@ -86,21 +86,16 @@ public sealed class UnifiedBlock : nn.Module
         h = BatchNormDispatch.Functional(h, expand_bn.running_mean!.narrow(0, 0, active), expand_bn.running_var!.narrow(0, 0, active),
             expand_bn.weight!.narrow(0, 0, active), expand_bn.bias!.narrow(0, 0, active), training, expand_bn.momentum ?? 0.1, expand_bn.eps);
         h = F.relu6(h);
-        var groups = ChannelsLast.SplitChannels(h, c);
-        var convs = new Tensor[e];
+        var convModules = new Conv2d[e];
         var bns = new BatchNorm2d[e];
         for (int j = 0; j < e; j++)
-        {
-            int opt = Architecture.IndexOfKernel(_kernels, choice.Kernels[j]);
-            var (conv, bn) = Depthwise(j, opt);
-            convs[j] = conv.call(groups[j]);
-            bns[j] = bn;
-        }
+            (convModules[j], bns[j]) = Depthwise(j, Architecture.IndexOfKernel(_kernels, choice.Kernels[j]));
+        // The active groups' depthwise outputs, concatenated (one merged conv where that is faster).
+        var cat = MixedDepthwise.Forward(h, convModules, _g.Stride);
         bool fused = bns.All(b => b.momentum is not null && b.momentum == bns[0].momentum && b.eps == bns[0].eps && b.training == training);
         Tensor dw;
         if (fused)
         {
-            var cat = e == 1 ? convs[0] : torch.cat(convs, 1);
             var runningMean = torch.cat(bns.Select(b => b.running_mean!).ToArray());
             var runningVar = torch.cat(bns.Select(b => b.running_var!).ToArray());
             dw = BatchNormDispatch.Functional(cat, runningMean, runningVar, torch.cat(bns.Select(b => (Tensor)b.weight!).ToArray()),
@@ -118,7 +113,7 @@ public sealed class UnifiedBlock : nn.Module
         else
         {
             var outs = new Tensor[e];
-            for (int j = 0; j < e; j++) outs[j] = F.relu6(Bn(bns[j], convs[j]));
+            for (int j = 0; j < e; j++) outs[j] = F.relu6(Bn(bns[j], cat.narrow(1, (long)j * c, c)));
             dw = e == 1 ? outs[0] : torch.cat(outs, 1);
         }
         var y = ChannelsLast.Pointwise(dw, project.weight!.narrow(1, 0, active));

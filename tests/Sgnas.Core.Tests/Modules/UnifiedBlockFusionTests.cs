@@ -37,8 +37,11 @@ public class UnifiedBlockFusionTests
         using var ya = fused.Forward(xa, choice);
         using var yb = perGroup.Forward(xb, choice);
         Assert.True(ya.allclose(yb, rtol: 1e-5, atol: 1e-6));
-        ya.sum().backward();
-        yb.sum().backward();
+        // A random weighting of the output: the plain sum of a train-mode BN's output has a zero gradient in exact
+        // arithmetic, so every gradient before the shadow BN would be float noise and compare nothing.
+        using var weighting = randn(ya.shape);
+        (ya * weighting).sum().backward();
+        (yb * weighting).sum().backward();
         Assert.True(xa.grad!.allclose(xb.grad!, rtol: 1e-4, atol: 1e-6));
         var sa = fused.state_dict();
         var sb = perGroup.state_dict();
@@ -51,7 +54,11 @@ public class UnifiedBlockFusionTests
         foreach (var (name, param) in perGroup.named_parameters())
         {
             if (param.grad is null) { Assert.Null(wa[name].grad); continue; }
-            Assert.True(param.grad.allclose(wa[name].grad!, rtol: 1e-4, atol: 1e-6), $"grad of {name} differs");
+            // Relative to the parameter's largest gradient: batch norms in train mode cancel most of the gradient, so
+            // small entries carry float32 noise of the summation order (~1e-3 of the largest); errors are 10-100 %.
+            double scale = Math.Max(1e-6, param.grad.abs().max().item<float>());
+            double diff = (param.grad - wa[name].grad!).abs().max().item<float>();
+            Assert.True(diff <= 1e-3 * scale, $"grad of {name} differs by {diff} (largest {scale})");
         }
     }
 }
