@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-"1 2"}
 STEPS=${STEPS:-5}
-WARMUP=${WARMUP:-2}
+WARMUP=${WARMUP:-3}
 WORKLOADS=${WORKLOADS:-child,path,fair,generator}
 PRESET=${PRESET:-fashion-small}
 PY=${PYTHON:-/usr/bin/python3}

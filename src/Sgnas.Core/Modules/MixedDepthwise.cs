@@ -33,6 +33,13 @@ public static class MixedDepthwise
     public const double MaxPaddedMacRatio = 2.5;
 
     /// <summary>
+    /// Whether a merged convolution with kernels above 3×3 computes its weight gradient with
+    /// <see cref="DepthwiseConvolution"/> (default) rather than libtorch's convolution backward
+    /// (<c>SGNAS_FAST_DW_GRAD=0</c>, for comparison).
+    /// </summary>
+    public static bool FastWeightGradient { get; set; } = Environment.GetEnvironmentVariable("SGNAS_FAST_DW_GRAD") != "0";
+
+    /// <summary>
     /// Whether <see cref="Forward"/> merges depthwise groups of kernel sizes <paramref name="kernels"/> on a batch of
     /// <paramref name="batch"/> images. One-image batches keep the per-group modules, so their forward hooks see every
     /// convolution (<see cref="Cost.FlopsCounter"/> counts with them on one image).
@@ -71,7 +78,10 @@ public static class MixedDepthwise
             long p = (kmax - kernels[j]) / 2;
             weights[j] = p == 0 ? convs[j].weight! : nn.functional.pad(convs[j].weight!, new[] { p, p, p, p });
         }
-        return nn.functional.conv2d(h, torch.cat(weights, 0), null, strides: new[] { stride, stride },
+        var weight = torch.cat(weights, 0);
+        if (FastWeightGradient && kmax > 3 && torch.is_grad_enabled() && (h.requires_grad || weight.requires_grad))
+            return DepthwiseConvolution.apply(h, weight, stride);
+        return nn.functional.conv2d(h, weight, null, strides: new[] { stride, stride },
             padding: new[] { kmax / 2, kmax / 2 }, groups: h.shape[1]);
     }
 }

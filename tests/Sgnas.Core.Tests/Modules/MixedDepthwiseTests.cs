@@ -67,6 +67,38 @@ public class MixedDepthwiseTests
         foreach (var m in convs) m.Dispose();
     }
 
+    [Theory]
+    [InlineData(7, 1, 14, true)]
+    [InlineData(5, 2, 9, true)]    // odd input at stride 2: the transposed convolution needs an output padding
+    [InlineData(7, 2, 8, true)]
+    [InlineData(3, 1, 6, false)]
+    [InlineData(5, 2, 10, false)]
+    public void DepthwiseConvolutionGradientsEqualLibtorchs(int k, int stride, int size, bool channelsLast)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        const int c = 6;
+        var x0 = randn(4, c, size, size);
+        var w0 = randn(c, 1, k, k);
+        Tensor Input(Tensor t) => channelsLast ? ChannelsLast.Convert(t) : t;
+        var xa = x0.detach().requires_grad_(true); var wa = w0.detach().requires_grad_(true);
+        var xb = x0.detach().requires_grad_(true); var wb = w0.detach().requires_grad_(true);
+        var ours = DepthwiseConvolution.apply(Input(xa), wa, (long)stride);
+        var libtorch = nn.functional.conv2d(Input(xb), wb, null, strides: new long[] { stride, stride },
+            padding: new long[] { k / 2, k / 2 }, groups: c);
+        Assert.Equal(libtorch.shape, ours.shape);
+        Assert.True(ours.allclose(libtorch, rtol: 1e-5, atol: 1e-5));
+        var g = randn(libtorch.shape);
+        var a = autograd.grad(new[] { ours }, new[] { xa, wa }, new[] { g });
+        var b = autograd.grad(new[] { libtorch }, new[] { xb, wb }, new[] { g });
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.Equal(b[i].shape, a[i].shape);
+            double scale = b[i].abs().max().item<float>(), diff = (a[i] - b[i]).abs().max().item<float>();
+            Assert.True(diff <= 1e-5 * Math.Max(1, scale), $"{(i == 0 ? "input" : "weight")} gradient differs by {diff} (largest {scale})");
+        }
+    }
+
     [Fact]
     public void MergeRuleFollowsThePaddedMultiplyAddRatio()
     {
