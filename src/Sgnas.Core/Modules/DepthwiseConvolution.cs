@@ -24,6 +24,13 @@ internal sealed class DepthwiseConvolution : autograd.SingleTensorFunction<Depth
         long stride = (long)vars[2];
         ctx.save_for_backward(new List<Tensor> { x, w });
         ctx.save_data("stride", stride);
+        return Plain(x, w, stride);
+    }
+
+    /// <summary>The same depthwise convolution of <paramref name="x"/> with <paramref name="w"/> [C, 1, k, k], through
+    /// libtorch's own autograd (its backward included).</summary>
+    internal static Tensor Plain(Tensor x, Tensor w, long stride)
+    {
         long k = w.shape[2];
         return nn.functional.conv2d(x, w, null, strides: new[] { stride, stride }, padding: new[] { k / 2, k / 2 }, groups: x.shape[1]);
     }

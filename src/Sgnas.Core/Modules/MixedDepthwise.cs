@@ -79,9 +79,8 @@ public static class MixedDepthwise
             weights[j] = p == 0 ? convs[j].weight! : nn.functional.pad(convs[j].weight!, new[] { p, p, p, p });
         }
         var weight = torch.cat(weights, 0);
-        if (FastWeightGradient && kmax > 3 && torch.is_grad_enabled() && (h.requires_grad || weight.requires_grad))
-            return DepthwiseConvolution.apply(h, weight, stride);
-        return nn.functional.conv2d(h, weight, null, strides: new[] { stride, stride },
-            padding: new[] { kmax / 2, kmax / 2 }, groups: h.shape[1]);
+        return FastWeightGradient && kmax > 3 && torch.is_grad_enabled() && (h.requires_grad || weight.requires_grad)
+            ? DepthwiseConvolution.apply(h, weight, stride)
+            : DepthwiseConvolution.Plain(h, weight, stride);
     }
 }

@@ -30,11 +30,15 @@ public class MixedDepthwiseTests
     [InlineData("7,3", 2, false)]
     [InlineData("3,3,3,3", 1, true)]
     [InlineData("5,3,5", 2, false)]
-    public void MergedConvolutionEqualsTheGroupConvolutionsInValuesAndGradients(string kernelList, int stride, bool channelsLast)
+    public void MergedConvolutionEqualsTheGroupConvolutionsInValuesAndGradients(string kernelList, int stride, bool channelsLast) =>
+        WithMergeOn(() => CompareMergedWithPerGroup(kernelList, stride, channelsLast));
+
+    // Runs a check with merging switched on whatever SGNAS_MERGED_DW says, and restores the setting.
+    private static void WithMergeOn(Action check)
     {
         bool was = MixedDepthwise.Enabled;
         MixedDepthwise.Enabled = true;
-        try { CompareMergedWithPerGroup(kernelList, stride, channelsLast); }
+        try { check(); }
         finally { MixedDepthwise.Enabled = was; }
     }
 
@@ -100,13 +104,7 @@ public class MixedDepthwiseTests
     }
 
     [Fact]
-    public void MergeRuleFollowsThePaddedMultiplyAddRatio()
-    {
-        bool was = MixedDepthwise.Enabled;
-        MixedDepthwise.Enabled = true;
-        try { MergeRule(); }
-        finally { MixedDepthwise.Enabled = was; }
-    }
+    public void MergeRuleFollowsThePaddedMultiplyAddRatio() => WithMergeOn(MergeRule);
 
     private static void MergeRule()
     {
